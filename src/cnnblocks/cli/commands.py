@@ -1,0 +1,1 @@
+"""gradflow, train and demo commands (filled in below)."""

@@ -1,0 +1,191 @@
+"""Lazy numba: import, on-disk cache location and thread count, in one place.
+
+``import cnnblocks`` must stay fast, so nothing imports numba until a kernel first runs. Kernels are
+written as plain Python functions and wrapped in :class:`LazyKernel`; the first call imports numba,
+compiles the function for the argument types it sees (``cache=True``: later processes load the
+machine code from disk instead of recompiling) and sets numba's thread count from
+:func:`cnnblocks.get_num_threads` before every parallel call.
+
+Cache location. numba refuses to *decorate* a ``cache=True`` function when it finds no writable
+place for the cache (``RuntimeError: cannot cache function ...: no locator available``), which
+happens when site-packages is read-only and there is no writable home directory. So, unless the
+user set ``NUMBA_CACHE_DIR`` themselves, we point it, before numba is imported, at the first
+writable one of ``$CNNBLOCKS_CACHE_DIR``, ``$XDG_CACHE_HOME/cnnblocks/numba`` and
+``~/.cache/cnnblocks/numba``; if none is writable, or numba was imported before us and has no
+usable locator, the kernels compile without a disk cache (correct, only slower to start).
+numba's cache files are written to a temporary name and renamed into place, so two processes that
+compile the same kernel at once (``pytest -n 2``) each end with a complete file.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from cnnblocks._threads import get_num_threads
+
+__all__ = [
+    "LazyKernel",
+    "cache_dir",
+    "compile_seconds",
+    "jit",
+    "kernel",
+    "numba_module",
+    "use_threads",
+]
+
+_lock = threading.RLock()
+_numba: ModuleType | None = None
+_cache_dir: str | None = None
+# error_model="numpy": a float division by zero gives inf/NaN instead of a Python exception check
+# in the loop, which would stop it from being vectorised.
+_DEFAULT_OPTIONS: dict[str, Any] = {"nogil": True, "error_model": "numpy"}
+# Wall time spent decorating and compiling, per kernel name (the benchmark reports it).
+_compile_seconds: dict[str, float] = {}
+
+
+def _writable_dir(path: Path) -> bool:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError:
+        return False
+    return True
+
+
+def _candidate_cache_dirs() -> list[Path]:
+    found: list[Path] = []
+    if os.environ.get("CNNBLOCKS_CACHE_DIR"):
+        found.append(Path(os.environ["CNNBLOCKS_CACHE_DIR"]))
+    if os.environ.get("XDG_CACHE_HOME"):
+        found.append(Path(os.environ["XDG_CACHE_HOME"]) / "cnnblocks" / "numba")
+    try:
+        found.append(Path.home() / ".cache" / "cnnblocks" / "numba")
+    except RuntimeError:  # no home directory can be determined
+        pass
+    return found
+
+
+def numba_module() -> ModuleType:
+    """Import numba (once), after choosing its cache directory."""
+    global _numba, _cache_dir
+    if _numba is not None:
+        return _numba
+    with _lock:
+        if _numba is None:
+            if "NUMBA_CACHE_DIR" in os.environ:
+                _cache_dir = os.environ["NUMBA_CACHE_DIR"]
+            elif "numba" not in sys.modules:
+                for candidate in _candidate_cache_dirs():
+                    if _writable_dir(candidate):
+                        _cache_dir = str(candidate)
+                        os.environ["NUMBA_CACHE_DIR"] = _cache_dir
+                        break
+            import numba
+
+            _numba = numba
+    return _numba
+
+
+def cache_dir() -> str | None:
+    """Directory numba caches our kernels in (None: numba's own choice or no cache)."""
+    numba_module()
+    return _cache_dir
+
+
+def compile_seconds() -> dict[str, float]:
+    """Seconds spent compiling (or loading from the cache) each kernel in this process so far."""
+    return dict(_compile_seconds)
+
+
+def use_threads() -> int:
+    """Apply :func:`cnnblocks.get_num_threads` to numba's pool; return the count in force."""
+    numba = numba_module()
+    n = min(get_num_threads(), int(numba.config.NUMBA_NUM_THREADS))
+    if numba.get_num_threads() != n:
+        numba.set_num_threads(n)
+    return n
+
+
+class LazyKernel:
+    """A plain Python function that becomes a numba kernel at its first call.
+
+    Parameters
+    ----------
+    func : callable
+        The kernel's Python source (also runnable uncompiled, which helps debugging).
+    parallel : bool
+        Whether it uses ``prange``; then each call first applies the thread setting.
+    options : dict
+        More ``numba.njit`` options, e.g. ``fastmath``.
+    """
+
+    def __init__(self, func: Callable[..., Any], parallel: bool, options: dict[str, Any]) -> None:
+        self.py_func = func
+        self.parallel = parallel
+        self.options = options
+        self.__name__ = func.__name__
+        self.__doc__ = func.__doc__
+        self._dispatcher: Any = None
+
+    def _build(self) -> Any:
+        numba = numba_module()
+        with _lock:
+            if self._dispatcher is None:
+                opts = {**_DEFAULT_OPTIONS, "parallel": self.parallel, **self.options}
+                try:
+                    dispatcher = numba.njit(cache=True, **opts)(self.py_func)
+                except RuntimeError:  # no writable cache location: compile in memory only
+                    dispatcher = numba.njit(cache=False, **opts)(self.py_func)
+                self._dispatcher = dispatcher
+            return self._dispatcher
+
+    @property
+    def dispatcher(self) -> Any:
+        """The numba dispatcher (built on first access)."""
+        return self._dispatcher if self._dispatcher is not None else self._build()
+
+    def __call__(self, *args: Any) -> Any:
+        dispatcher = self.dispatcher
+        if self.parallel:
+            use_threads()
+        known = len(dispatcher.overloads)
+        start = time.perf_counter()
+        result = dispatcher(*args)
+        if len(dispatcher.overloads) != known:  # compiled, or loaded from the disk cache
+            elapsed = time.perf_counter() - start
+            _compile_seconds[self.__name__] = _compile_seconds.get(self.__name__, 0.0) + elapsed
+        return result
+
+
+def jit(**options: Any) -> Callable[[Callable[..., Any]], Any]:
+    """``numba.njit`` with the disk cache when numba has a place for it (helpers called by kernels)."""
+    numba = numba_module()
+    opts = {**_DEFAULT_OPTIONS, **options}
+
+    def wrap(func: Callable[..., Any]) -> Any:
+        try:
+            return numba.njit(cache=True, **opts)(func)
+        except RuntimeError:
+            return numba.njit(cache=False, **opts)(func)
+
+    return wrap
+
+
+def kernel(
+    *, parallel: bool = False, **options: Any
+) -> Callable[[Callable[..., Any]], LazyKernel]:
+    """Decorator: ``@kernel(parallel=True)`` turns a function into a :class:`LazyKernel`."""
+
+    def wrap(func: Callable[..., Any]) -> LazyKernel:
+        return LazyKernel(func, parallel, options)
+
+    return wrap

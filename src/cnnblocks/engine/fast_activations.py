@@ -1,0 +1,137 @@
+"""Drive the compiled elementwise kernels (relu, sigmoid) from :mod:`cnnblocks.functional`.
+
+Each function returns a fresh array, or ``None`` when the compiled path does not apply (then the
+caller runs its NumPy code): dtypes other than float32/float64, arrays that are not contiguous in
+C or Fortran order, or inputs of different dtypes or shapes. No input is ever copied; the output
+has the input's memory order.
+
+Arrays of fewer than :data:`PARALLEL_MIN` elements run on the calling thread (a parallel launch
+costs more than the work); larger ones use :func:`cnnblocks.get_num_threads` threads.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+import numpy as np
+
+__all__ = [
+    "PARALLEL_MIN",
+    "relu",
+    "relu_backward",
+    "relu_grad",
+    "sigmoid",
+    "sigmoid_backward",
+    "sigmoid_grad",
+]
+
+PARALLEL_MIN = 1 << 15
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _kernels() -> ModuleType:
+    from cnnblocks.engine import numba_activations  # imports numba: only at the first call
+
+    return numba_activations
+
+
+def _flat(a: np.ndarray) -> np.ndarray | None:
+    """1-D view of ``a`` in memory order, or None if ``a`` is not contiguous."""
+    if a.flags.c_contiguous:
+        return a.reshape(-1)
+    if a.flags.f_contiguous:
+        return a.T.reshape(-1)
+    return None
+
+
+def _unary(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    if x.dtype not in _FLOATS:
+        return None
+    xf = _flat(x)
+    if xf is None:
+        return None
+    y = np.empty_like(x)  # same memory order as x, so flat views line up
+    yf = _flat(y)
+    assert yf is not None  # empty_like keeps C or F order
+    return y, xf, yf
+
+
+def _binary(
+    grad_y: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    if y.dtype not in _FLOATS or grad_y.dtype != y.dtype or grad_y.shape != y.shape:
+        return None
+    if grad_y.flags.c_contiguous != y.flags.c_contiguous:
+        return None
+    gf, yf = _flat(grad_y), _flat(y)
+    if gf is None or yf is None:
+        return None
+    gx = np.empty_like(y)
+    gxf = _flat(gx)
+    assert gxf is not None
+    return gx, gf, yf, gxf
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray | None:
+    """σ(x) = 1/(1 + e^{−x}) (stable form), or None if the compiled path does not apply."""
+    arrays = _unary(x)
+    if arrays is None:
+        return None
+    y, xf, yf = arrays
+    k = _kernels()
+    run = k.sigmoid_f32 if x.dtype == np.float32 else k.sigmoid_f64
+    run(xf, yf, xf.size >= PARALLEL_MIN)
+    return y
+
+
+def sigmoid_grad(x: np.ndarray) -> np.ndarray | None:
+    """σ'(x) = e^{−|x|}/(1 + e^{−|x|})², or None if the compiled path does not apply."""
+    arrays = _unary(x)
+    if arrays is None:
+        return None
+    y, xf, yf = arrays
+    k = _kernels()
+    run = k.sigmoid_grad_f32 if x.dtype == np.float32 else k.sigmoid_grad_f64
+    run(xf, yf, xf.size >= PARALLEL_MIN)
+    return y
+
+
+def sigmoid_backward(grad_y: np.ndarray, y: np.ndarray) -> np.ndarray | None:
+    """grad_x = grad_y · (1 − y) · y from the saved output ``y``, or None."""
+    arrays = _binary(grad_y, y)
+    if arrays is None:
+        return None
+    gx, gf, yf, gxf = arrays
+    _kernels().sigmoid_backward(gf, yf, gxf, y.dtype.type(1), yf.size >= PARALLEL_MIN)
+    return gx
+
+
+def relu(x: np.ndarray) -> np.ndarray | None:
+    """max(x, 0) with NaN kept, or None if the compiled path does not apply."""
+    arrays = _unary(x)
+    if arrays is None:
+        return None
+    y, xf, yf = arrays
+    _kernels().relu_forward(xf, yf, x.dtype.type(0), xf.size >= PARALLEL_MIN)
+    return y
+
+
+def relu_grad(x: np.ndarray) -> np.ndarray | None:
+    """1 where x > 0 else 0, in x's dtype, or None."""
+    arrays = _unary(x)
+    if arrays is None:
+        return None
+    y, xf, yf = arrays
+    t = x.dtype.type
+    _kernels().relu_grad(xf, yf, t(0), t(1), xf.size >= PARALLEL_MIN)
+    return y
+
+
+def relu_backward(grad_y: np.ndarray, y: np.ndarray) -> np.ndarray | None:
+    """grad_y where the saved output y > 0, else 0, or None."""
+    arrays = _binary(grad_y, y)
+    if arrays is None:
+        return None
+    gx, gf, yf, gxf = arrays
+    _kernels().relu_backward(gf, yf, gxf, y.dtype.type(0), yf.size >= PARALLEL_MIN)
+    return gx

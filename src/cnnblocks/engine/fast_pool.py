@@ -1,0 +1,390 @@
+"""Drive the compiled pooling kernels: layouts, geometry tables, outputs.
+
+:mod:`cnnblocks.engine.pooling` asks :func:`supports` first and, when it says yes, calls the
+functions here with its own signatures. Covered: float32 and float64, 1-D and 2-D windows (1-D runs
+as 2-D with ``H = 1``), any stride, dilation, asymmetric padding and ceil mode, NCHW and NHWC.
+3-D windows, other dtypes and empty arrays stay on the NumPy path.
+
+Memory layout. An input that is C-contiguous in the layout it is declared in runs as is. An input
+declared NCHW whose *memory* is NHWC (``x_nhwc.transpose(0, 3, 1, 2)``, PyTorch's
+``channels_last``), or the reverse, runs through the kernel for its memory layout, and the output
+comes back in the same memory format (a transposed view), as PyTorch does. Any other strides
+(slices with steps, negative strides) are first copied into a contiguous array: that copy is the
+one extra full-size temporary this module can make, and only for such inputs.
+
+Indices are int32 flat offsets within each (n, c) plane over the unpadded input (PyTorch's
+numbering in half the memory); planes of 2**31 cells or more go to the NumPy path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from cnnblocks.engine._numba import use_threads
+from cnnblocks.shapes import PoolGeometry
+
+__all__ = [
+    "avg_pool_backward",
+    "avg_pool_forward",
+    "max_pool_backward",
+    "max_pool_forward",
+    "supports",
+]
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_INT32_LIMIT = 2**31 - 1
+
+
+def _kernels() -> ModuleType:
+    from cnnblocks.engine import numba_pool  # imports numba: only when a kernel first runs
+
+    return numba_pool
+
+
+def supports(x: np.ndarray, geometry: PoolGeometry) -> bool:
+    """Whether the compiled kernels handle this input and window."""
+    return (
+        x.dtype in _FLOATS
+        and geometry.rank in (1, 2)
+        and x.ndim == geometry.rank + 2
+        and x.size > 0
+        and int(np.prod(geometry.input_size)) <= _INT32_LIMIT
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Geometry tables
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Axis:
+    """Per-axis tables: where each window's first inside tap is and how many taps are inside."""
+
+    size: int
+    out: int
+    kernel: int
+    stride: int
+    dilation: int
+    pad_before: int
+    pad_after: int
+    start: NDArray[np.int64]  # first tap inside the input, per output position
+    count: NDArray[np.int64]  # taps inside the input, per output position
+
+
+def _axis(geometry: PoolGeometry, i: int) -> _Axis:
+    size, out = geometry.input_size[i], geometry.output_size[i]
+    k, s, d = geometry.kernel_size[i], geometry.stride[i], geometry.dilation[i]
+    before, after = geometry.padding[i]
+    origin = np.arange(out, dtype=np.int64) * s - before  # window start in input coordinates
+    taps = origin[:, None] + np.arange(k, dtype=np.int64) * d  # (out, k)
+    inside = (taps >= 0) & (taps < size)
+    first = np.argmax(inside, axis=1)  # every window has one (checked by pool_geometry)
+    start = origin + first * d
+    return _Axis(size, out, k, s, d, before, after, start, inside.sum(axis=1).astype(np.int64))
+
+
+def _divisor(axis: _Axis, count_include_pad: bool, dtype: np.dtype[Any]) -> NDArray[Any]:
+    """Per-axis divisor: taps inside [-p1, L + p2) with count_include_pad, else inside [0, L)."""
+    if not count_include_pad:
+        return axis.count.astype(dtype)
+    origin = np.arange(axis.out, dtype=np.int64) * axis.stride - axis.pad_before
+    taps = origin[:, None] + np.arange(axis.kernel, dtype=np.int64) * axis.dilation
+    inside = (taps >= -axis.pad_before) & (taps < axis.size + axis.pad_after)
+    return inside.sum(axis=1).astype(dtype)
+
+
+@dataclass(frozen=True)
+class _Phases:
+    """How a row of length W is de-interleaved into S phase rows of ``width`` cells."""
+
+    width: int
+    tap_phase: NDArray[np.int64]
+    tap_offset: NDArray[np.int64]
+    tap_col: NDArray[np.int64]
+    load_j0: NDArray[np.int64]
+    load_i0: NDArray[np.int64]
+    load_n: NDArray[np.int64]
+
+
+def _phases(axis: _Axis) -> _Phases:
+    s, d, p0 = axis.stride, axis.dilation, axis.pad_before
+    reach = np.arange(axis.kernel, dtype=np.int64) * d
+    tap_phase, tap_offset = reach % s, reach // s
+    width = max(axis.out + int(tap_offset.max()), -(-(axis.size + p0) // s))
+    load_j0 = np.empty(s, np.int64)
+    load_i0 = np.empty(s, np.int64)
+    load_n = np.empty(s, np.int64)
+    for p in range(s):
+        j0 = 0 if p >= p0 else -(-(p0 - p) // s)
+        i0 = j0 * s + p - p0
+        load_j0[p], load_i0[p] = j0, i0
+        load_n[p] = 0 if i0 >= axis.size else (axis.size - 1 - i0) // s + 1
+    return _Phases(width, tap_phase, tap_offset, reach - p0, load_j0, load_i0, load_n)
+
+
+def _as_2d(geometry: PoolGeometry) -> PoolGeometry:
+    """A 1-D window as a 2-D one over a height of 1."""
+    if geometry.rank == 2:
+        return geometry
+    return PoolGeometry(
+        input_size=(1, *geometry.input_size),
+        output_size=(1, *geometry.output_size),
+        kernel_size=(1, *geometry.kernel_size),
+        stride=(1, *geometry.stride),
+        dilation=(1, *geometry.dilation),
+        padding=((0, 0), *geometry.padding),
+        ceil_mode=geometry.ceil_mode,
+    )
+
+
+def _is_global(g: PoolGeometry) -> bool:
+    return (
+        g.output_size == (1, 1)
+        and g.kernel_size == g.input_size
+        and g.dilation == (1, 1)
+        and all(p == (0, 0) for p in g.padding)
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Layouts
+# ---------------------------------------------------------------------------------------------
+
+_TO_LAST = (0, 2, 3, 1)  # NCHW -> NHWC axes
+_TO_FIRST = (0, 3, 1, 2)  # NHWC -> NCHW axes
+
+
+def _to_4d(a: np.ndarray, channels_last: bool) -> np.ndarray:
+    """(N, C, L) -> (N, C, 1, L) and (N, L, C) -> (N, 1, L, C); 4-D arrays unchanged."""
+    if a.ndim == 4:
+        return a
+    return a[:, :, None, :] if not channels_last else a[:, None, :, :]
+
+
+def _from_4d(a: np.ndarray, channels_last: bool, ndim: int) -> np.ndarray:
+    if ndim == 4:
+        return a
+    return a[:, :, 0, :] if not channels_last else a[:, 0, :, :]
+
+
+def _memory_layout(a: np.ndarray, channels_last: bool) -> tuple[np.ndarray, bool]:
+    """Return (array in C order of its memory layout, whether that layout is channels-last).
+
+    ``a`` is 4-D in the caller's layout. No copy when ``a`` is C-contiguous in either layout.
+    """
+    if a.flags.c_contiguous:
+        return a, channels_last
+    other = a.transpose(_TO_FIRST if channels_last else _TO_LAST)
+    if other.flags.c_contiguous:
+        return other, not channels_last
+    return np.ascontiguousarray(a), channels_last
+
+
+def _in_memory_layout(a: np.ndarray, caller_last: bool, memory_last: bool) -> np.ndarray:
+    """View (or, if needed, copy) ``a`` (caller's layout) as a C-contiguous memory-layout array."""
+    if caller_last != memory_last:
+        a = a.transpose(_TO_FIRST if caller_last else _TO_LAST)
+    return np.ascontiguousarray(a)
+
+
+def _to_caller(a: np.ndarray, caller_last: bool, memory_last: bool) -> np.ndarray:
+    if caller_last == memory_last:
+        return a
+    return a.transpose(_TO_LAST if caller_last else _TO_FIRST)
+
+
+def _empty(shape_first: tuple[int, ...], dtype: Any, memory_last: bool) -> np.ndarray:
+    """Uninitialised array for an NCHW shape, laid out NHWC if ``memory_last``."""
+    n, c, h, w = shape_first
+    return np.empty((n, h, w, c) if memory_last else (n, c, h, w), dtype)
+
+
+def _shape_first(a: np.ndarray, memory_last: bool) -> tuple[int, int, int, int]:
+    if memory_last:
+        n, h, w, c = a.shape
+    else:
+        n, c, h, w = a.shape
+    return n, c, h, w
+
+
+def _chunks(planes: int) -> int:
+    return max(1, min(planes, use_threads()))
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry points (same signatures as cnnblocks.engine.pooling)
+# ---------------------------------------------------------------------------------------------
+
+
+def max_pool_forward(
+    x: np.ndarray, geometry: PoolGeometry, channels_last: bool, with_indices: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Max pooling; ``(y, int32 indices or None)`` in the caller's layout."""
+    ndim = x.ndim
+    g = _as_2d(geometry)
+    xm, last = _memory_layout(_to_4d(x, channels_last), channels_last)
+    n, c, _, w = _shape_first(xm, last)
+    ho, wo = g.output_size
+    y = _empty((n, c, ho, wo), x.dtype, last)
+    idx = _empty((n, c, ho, wo), np.int32, last) if with_indices else None
+    k = _kernels()
+    rows, cols = _axis(g, 0), _axis(g, 1)
+    if last:
+        args = (rows.start, rows.count, g.dilation[0], cols.start, cols.count, g.dilation[1])
+        if idx is None:
+            k.max_fwd_nhwc(xm, y, *args)
+        else:
+            k.max_idx_fwd_nhwc(xm, y, idx, *args)
+    elif _is_global(g):
+        planes = n * c
+        if idx is None:
+            k.global_max_fwd_nchw(xm.reshape(planes, -1), y.reshape(planes))
+        else:
+            k.global_max_idx_fwd_nchw(xm.reshape(planes, -1), y.reshape(planes), idx.reshape(planes))
+    else:
+        planes = n * c
+        ph = _phases(cols)
+        x3 = xm.reshape(planes, xm.shape[2], w)
+        y3 = y.reshape(planes, ho, wo)
+        head = (_chunks(planes), -np.inf, rows.start, rows.count, g.dilation[0],
+                g.stride[1], ph.width, ph.tap_phase, ph.tap_offset)
+        loads = (ph.load_j0, ph.load_i0, ph.load_n)
+        if idx is None:
+            k.max_fwd_nchw(x3, y3, *head, *loads)
+        else:
+            first_col = cols.start.astype(np.int32)
+            k.max_idx_fwd_nchw(
+                x3, y3, idx.reshape(planes, ho, wo), *head, ph.tap_col, first_col, *loads
+            )
+    y_out = _from_4d(_to_caller(y, channels_last, last), channels_last, ndim)
+    if idx is None:
+        return y_out, None
+    return y_out, _from_4d(_to_caller(idx, channels_last, last), channels_last, ndim)
+
+
+def max_pool_backward(
+    grad_y: np.ndarray,
+    indices: np.ndarray,
+    geometry: PoolGeometry,
+    channels_last: bool,
+    input_shape: tuple[int, ...],
+) -> np.ndarray:
+    """Scatter ``grad_y`` to the argmax ``indices``; returns grad_x in the caller's layout."""
+    ndim = grad_y.ndim
+    g = _as_2d(geometry)
+    gym, last = _memory_layout(_to_4d(grad_y, channels_last), channels_last)
+    idx = _in_memory_layout(_to_4d(indices, channels_last), channels_last, last)
+    if idx.dtype != np.int32:
+        idx = idx.astype(np.int32)
+    n, c, ho, wo = _shape_first(gym, last)
+    h, w = g.input_size
+    gx = _empty((n, c, h, w), grad_y.dtype, last)
+    k = _kernels()
+    if last:
+        threads = use_threads()
+        blocks = 1 if n >= 2 * threads else max(1, min(max(c // 16, 1), -(-2 * threads // n)))
+        k.max_bwd_nhwc(
+            gx.reshape(n, h * w, c), gym.reshape(n, ho * wo, c), idx.reshape(n, ho * wo, c), blocks
+        )
+    else:
+        planes = n * c
+        k.max_bwd_nchw(
+            gx.reshape(planes, h * w), gym.reshape(planes, ho * wo), idx.reshape(planes, ho * wo)
+        )
+    return _from_4d(_to_caller(gx, channels_last, last), channels_last, ndim)
+
+
+def _divisors(
+    g: PoolGeometry,
+    rows: _Axis,
+    cols: _Axis,
+    count_include_pad: bool,
+    divisor_override: int | None,
+    dtype: np.dtype[Any],
+) -> tuple[NDArray[Any], NDArray[Any]]:
+    if divisor_override is not None:
+        return np.full(rows.out, divisor_override, dtype), np.ones(cols.out, dtype)
+    return _divisor(rows, count_include_pad, dtype), _divisor(cols, count_include_pad, dtype)
+
+
+def avg_pool_forward(
+    x: np.ndarray,
+    geometry: PoolGeometry,
+    channels_last: bool,
+    count_include_pad: bool,
+    divisor_override: int | None,
+) -> np.ndarray:
+    """Average pooling in the caller's layout."""
+    ndim = x.ndim
+    g = _as_2d(geometry)
+    xm, last = _memory_layout(_to_4d(x, channels_last), channels_last)
+    n, c, h, w = _shape_first(xm, last)
+    ho, wo = g.output_size
+    y = _empty((n, c, ho, wo), x.dtype, last)
+    k = _kernels()
+    rows, cols = _axis(g, 0), _axis(g, 1)
+    div_h, div_w = _divisors(g, rows, cols, count_include_pad, divisor_override, x.dtype)
+    if last:
+        k.avg_fwd_nhwc(
+            xm, y, rows.start, rows.count, g.dilation[0], cols.start, cols.count, g.dilation[1],
+            div_h, div_w,
+        )
+    elif _is_global(g):
+        planes = n * c
+        k.global_avg_fwd_nchw(
+            xm.reshape(planes, h * w), y.reshape(planes), float(div_h[0] * div_w[0])
+        )
+    else:
+        planes = n * c
+        ph = _phases(cols)
+        k.avg_fwd_nchw(
+            xm.reshape(planes, h, w), y.reshape(planes, ho, wo), _chunks(planes),
+            rows.start, rows.count, g.dilation[0],
+            g.stride[1], ph.width, ph.tap_phase, ph.tap_offset,
+            ph.load_j0, ph.load_i0, ph.load_n, div_h, div_w,
+        )
+    return _from_4d(_to_caller(y, channels_last, last), channels_last, ndim)
+
+
+def avg_pool_backward(
+    grad_y: np.ndarray,
+    geometry: PoolGeometry,
+    channels_last: bool,
+    count_include_pad: bool,
+    divisor_override: int | None,
+    input_shape: tuple[int, ...],
+) -> np.ndarray:
+    """Gradient of average pooling with respect to its input, in the caller's layout."""
+    ndim = grad_y.ndim
+    g = _as_2d(geometry)
+    gym, last = _memory_layout(_to_4d(grad_y, channels_last), channels_last)
+    n, c, ho, wo = _shape_first(gym, last)
+    h, w = g.input_size
+    gx = _empty((n, c, h, w), grad_y.dtype, last)
+    k = _kernels()
+    rows, cols = _axis(g, 0), _axis(g, 1)
+    div_h, div_w = _divisors(g, rows, cols, count_include_pad, divisor_override, grad_y.dtype)
+    (kh, kw), (sh, sw), (dh, dw) = g.kernel_size, g.stride, g.dilation
+    ph0, pw0 = g.padding[0][0], g.padding[1][0]
+    if last:
+        k.avg_bwd_nhwc(gx, gym, kh, sh, dh, ph0, kw, sw, dw, pw0, div_h, div_w)
+    elif _is_global(g):
+        planes = n * c
+        k.global_avg_bwd_nchw(
+            gx.reshape(planes, h * w), gym.reshape(planes), float(div_h[0] * div_w[0])
+        )
+    else:
+        planes = n * c
+        ph = _phases(cols)
+        k.avg_bwd_nchw(
+            gx.reshape(planes, h, w), gym.reshape(planes, ho, wo), _chunks(planes),
+            kh, sh, dh, ph0, sw, ph.width, ph.tap_phase, ph.tap_offset,
+            ph.load_j0, ph.load_i0, ph.load_n, div_h, div_w,
+        )
+    return _from_4d(_to_caller(gx, channels_last, last), channels_last, ndim)

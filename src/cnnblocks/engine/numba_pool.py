@@ -1,0 +1,505 @@
+"""Compiled (numba) pooling kernels for 1-D and 2-D windows, NCHW and NHWC, float32 and float64.
+
+Importing this module imports numba; :mod:`cnnblocks.engine.pooling` imports it only when a
+kernel first runs. Every kernel writes into arrays the caller allocated (``out=`` style), so the
+only extra memory is per-thread scratch of about one plane (NCHW) or one output row (NHWC).
+
+Design (each choice measured on the project machine, see ``PERFORMANCE.md``):
+
+- NCHW works plane by plane, in parallel over the N·C planes, and *separably*: a pass along W
+  pools every input row into a small per-thread buffer of shape ``(H, W_out)``, then a pass along
+  H combines ``k_h`` of those rows per output row. ``k_h + k_w`` operations per output instead of
+  ``k_h · k_w``. W goes first because the argmax must be the first maximum in *row-major* window
+  order: the first maximum within each row, then the first row holding the largest of them.
+- A padded input row is de-interleaved into ``S_w`` phase rows (``phase[p][j] = row[j·S_w + p]``,
+  padding pre-filled with −inf or 0), so every window tap becomes a contiguous, vectorisable
+  slice: tap ``k`` of output ``j`` is ``phase[(k·d) mod S][j + (k·d) div S]``. No padded copy of
+  the input is ever made.
+- Loops index slices with non-negative loop counters only (a possibly negative index makes numba
+  emit a wrap-around check that blocks vector loads).
+- The select ``a if (a > o) | (a != a) else o`` is branch-free and gives PyTorch's rules: the first
+  maximum wins ties, NaN propagates, and the last NaN in row-major order gives the index.
+- NHWC works on whole channel vectors: one output pixel is the combination of its clipped taps,
+  each a contiguous run of C values; parallel over output rows.
+- Max backward is a scatter of the gradient to the stored int32 indices, parallel over planes
+  (NCHW) or over (image, channel block) (NHWC), which makes it race-free.
+- Average backward is a gather: each input cell sums the (pre-divided) gradients of the windows
+  that contain it, again separably for NCHW.
+- Global pooling (window = whole plane) has its own NCHW kernels; the reduction uses
+  ``fastmath={'reassoc'}`` so it vectorises (a strict sequential sum runs at ≈ 5 GB/s).
+
+Geometry tables (where each window starts, how many of its taps are inside the input, how a row
+is de-interleaved) are computed once per call in NumPy by :mod:`cnnblocks.engine.pooling` and
+passed in as small int64 arrays.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from cnnblocks.engine._numba import kernel, numba_module
+
+# numba is imported through numba_module() so that its cache directory is chosen first.
+prange = numba_module().prange
+
+__all__ = [
+    "avg_bwd_nchw",
+    "avg_bwd_nhwc",
+    "avg_fwd_nchw",
+    "avg_fwd_nhwc",
+    "global_avg_bwd_nchw",
+    "global_avg_fwd_nchw",
+    "global_max_fwd_nchw",
+    "global_max_idx_fwd_nchw",
+    "max_bwd_nchw",
+    "max_bwd_nhwc",
+    "max_fwd_nchw",
+    "max_fwd_nhwc",
+    "max_idx_fwd_nchw",
+    "max_idx_fwd_nhwc",
+]
+
+Array = Any  # numba compiles these; NumPy arrays at the Python boundary
+
+
+# ---------------------------------------------------------------------------------------------
+# NCHW: separable, per plane
+# ---------------------------------------------------------------------------------------------
+
+
+@kernel(parallel=True)
+def max_fwd_nchw(
+    x: Array, y: Array, n_chunks: int, fill: float,
+    row_start: Array, row_count: Array, dh: int,
+    sw: int, width: int, tap_phase: Array, tap_offset: Array,
+    load_j0: Array, load_i0: Array, load_n: Array,
+) -> None:  # pragma: no cover - compiled
+    """y[p, oh, ow] = max over the window; x (P, H, W), y (P, H_out, W_out), C-contiguous."""
+    planes, height = x.shape[0], x.shape[1]
+    out_h, out_w = y.shape[1], y.shape[2]
+    kw = tap_phase.shape[0]
+    for chunk in prange(n_chunks):
+        phase = np.empty((sw, width), x.dtype)
+        phase[:] = fill
+        rows = np.empty((height, out_w), x.dtype)
+        for plane in range(chunk * planes // n_chunks, (chunk + 1) * planes // n_chunks):
+            for ih in range(height):
+                src_row = x[plane, ih]
+                for p in range(sw):
+                    n = load_n[p]
+                    dst = phase[p, load_j0[p]:load_j0[p] + n]
+                    src = src_row[load_i0[p]:load_i0[p] + (n - 1) * sw + 1:sw]
+                    for j in range(n):
+                        dst[j] = src[j]
+                r = rows[ih]
+                tap = phase[tap_phase[0], tap_offset[0]:tap_offset[0] + out_w]
+                for j in range(out_w):
+                    r[j] = tap[j]
+                for k in range(1, kw):
+                    tap = phase[tap_phase[k], tap_offset[k]:tap_offset[k] + out_w]
+                    for j in range(out_w):
+                        a = tap[j]
+                        o = r[j]
+                        r[j] = a if (a > o) | (a != a) else o
+            for oh in range(out_h):
+                out = y[plane, oh]
+                first = row_start[oh]
+                r = rows[first]
+                for j in range(out_w):
+                    out[j] = r[j]
+                for t in range(1, row_count[oh]):
+                    r = rows[first + t * dh]
+                    for j in range(out_w):
+                        a = r[j]
+                        o = out[j]
+                        out[j] = a if (a > o) | (a != a) else o
+
+
+@kernel(parallel=True)
+def max_idx_fwd_nchw(
+    x: Array, y: Array, idx: Array, n_chunks: int, fill: float,
+    row_start: Array, row_count: Array, dh: int,
+    sw: int, width: int, tap_phase: Array, tap_offset: Array, tap_col: Array, first_col: Array,
+    load_j0: Array, load_i0: Array, load_n: Array,
+) -> None:  # pragma: no cover - compiled
+    """Max with PyTorch's flat in-plane argmax (int32) in ``idx`` (P, H_out, W_out)."""
+    planes, height, in_w = x.shape[0], x.shape[1], x.shape[2]
+    out_h, out_w = y.shape[1], y.shape[2]
+    kw = tap_phase.shape[0]
+    for chunk in prange(n_chunks):
+        phase = np.empty((sw, width), x.dtype)
+        phase[:] = fill
+        rows = np.empty((height, out_w), x.dtype)
+        cols = np.empty((height, out_w), np.int32)
+        for plane in range(chunk * planes // n_chunks, (chunk + 1) * planes // n_chunks):
+            for ih in range(height):
+                src_row = x[plane, ih]
+                for p in range(sw):
+                    n = load_n[p]
+                    dst = phase[p, load_j0[p]:load_j0[p] + n]
+                    src = src_row[load_i0[p]:load_i0[p] + (n - 1) * sw + 1:sw]
+                    for j in range(n):
+                        dst[j] = src[j]
+                r = rows[ih]
+                rc = cols[ih]
+                # Start from -inf at the first tap inside the input: padding (-inf) never
+                # replaces it, so an all -inf window reports its first real cell, as PyTorch does.
+                for j in range(out_w):
+                    r[j] = fill
+                    rc[j] = first_col[j]
+                for k in range(kw):
+                    tap = phase[tap_phase[k], tap_offset[k]:tap_offset[k] + out_w]
+                    col0 = tap_col[k]
+                    for j in range(out_w):
+                        a = tap[j]
+                        o = r[j]
+                        take = (a > o) | (a != a)
+                        r[j] = a if take else o
+                        rc[j] = np.int32(j * sw + col0) if take else rc[j]
+            for oh in range(out_h):
+                out = y[plane, oh]
+                out_i = idx[plane, oh]
+                first = row_start[oh]
+                r = rows[first]
+                rc = cols[first]
+                base = first * in_w
+                for j in range(out_w):
+                    out[j] = r[j]
+                    out_i[j] = np.int32(base + rc[j])
+                for t in range(1, row_count[oh]):
+                    ih = first + t * dh
+                    r = rows[ih]
+                    rc = cols[ih]
+                    base = ih * in_w
+                    for j in range(out_w):
+                        a = r[j]
+                        o = out[j]
+                        take = (a > o) | (a != a)
+                        out[j] = a if take else o
+                        out_i[j] = np.int32(base + rc[j]) if take else out_i[j]
+
+
+@kernel(parallel=True)
+def avg_fwd_nchw(
+    x: Array, y: Array, n_chunks: int,
+    row_start: Array, row_count: Array, dh: int,
+    sw: int, width: int, tap_phase: Array, tap_offset: Array,
+    load_j0: Array, load_i0: Array, load_n: Array,
+    div_h: Array, div_w: Array,
+) -> None:  # pragma: no cover - compiled
+    """y[p, oh, ow] = (sum of the window's cells) / (div_h[oh] · div_w[ow])."""
+    planes, height = x.shape[0], x.shape[1]
+    out_h, out_w = y.shape[1], y.shape[2]
+    kw = tap_phase.shape[0]
+    for chunk in prange(n_chunks):
+        phase = np.zeros((sw, width), x.dtype)
+        rows = np.empty((height, out_w), x.dtype)
+        for plane in range(chunk * planes // n_chunks, (chunk + 1) * planes // n_chunks):
+            for ih in range(height):
+                src_row = x[plane, ih]
+                for p in range(sw):
+                    n = load_n[p]
+                    dst = phase[p, load_j0[p]:load_j0[p] + n]
+                    src = src_row[load_i0[p]:load_i0[p] + (n - 1) * sw + 1:sw]
+                    for j in range(n):
+                        dst[j] = src[j]
+                r = rows[ih]
+                tap = phase[tap_phase[0], tap_offset[0]:tap_offset[0] + out_w]
+                for j in range(out_w):
+                    r[j] = tap[j]
+                for k in range(1, kw):
+                    tap = phase[tap_phase[k], tap_offset[k]:tap_offset[k] + out_w]
+                    for j in range(out_w):
+                        r[j] += tap[j]
+            for oh in range(out_h):
+                out = y[plane, oh]
+                first = row_start[oh]
+                r = rows[first]
+                for j in range(out_w):
+                    out[j] = r[j]
+                for t in range(1, row_count[oh]):
+                    r = rows[first + t * dh]
+                    for j in range(out_w):
+                        out[j] += r[j]
+                dvh = div_h[oh]
+                for j in range(out_w):
+                    out[j] = out[j] / (dvh * div_w[j])
+
+
+@kernel(parallel=True)
+def max_bwd_nchw(grad_x: Array, grad_y: Array, idx: Array) -> None:  # pragma: no cover
+    """grad_x (P, H·W) = 0, then grad_x[p, idx[p, m]] += grad_y[p, m]; race-free per plane."""
+    planes, size = grad_x.shape[0], grad_x.shape[1]
+    outs = grad_y.shape[1]
+    for plane in prange(planes):
+        g = grad_x[plane]
+        for i in range(size):
+            g[i] = 0
+        gy = grad_y[plane]
+        ix = idx[plane]
+        for m in range(outs):
+            g[ix[m]] += gy[m]
+
+
+@kernel(parallel=True)
+def avg_bwd_nchw(
+    grad_x: Array, grad_y: Array, n_chunks: int,
+    kh: int, sh: int, dh: int, ph: int,
+    sw: int, width: int, tap_phase: Array, tap_offset: Array,
+    load_j0: Array, load_i0: Array, load_n: Array,
+    div_h: Array, div_w: Array,
+) -> None:  # pragma: no cover - compiled
+    """Gather form: each input cell sums grad_y / divisor over the windows that contain it."""
+    planes, height = grad_x.shape[0], grad_x.shape[1]
+    out_h, out_w = grad_y.shape[1], grad_y.shape[2]
+    kw = tap_phase.shape[0]
+    for chunk in prange(n_chunks):
+        scaled = np.empty((out_h, out_w), grad_x.dtype)
+        row = np.empty(out_w, grad_x.dtype)
+        phase = np.empty((sw, width), grad_x.dtype)
+        for plane in range(chunk * planes // n_chunks, (chunk + 1) * planes // n_chunks):
+            for oh in range(out_h):
+                src = grad_y[plane, oh]
+                dst = scaled[oh]
+                dvh = div_h[oh]
+                for j in range(out_w):
+                    dst[j] = src[j] / (dvh * div_w[j])
+            for ih in range(height):
+                for j in range(out_w):
+                    row[j] = 0
+                for k in range(kh):
+                    t = ih + ph - k * dh
+                    if t >= 0 and t % sh == 0 and t // sh < out_h:
+                        g = scaled[t // sh]
+                        for j in range(out_w):
+                            row[j] += g[j]
+                phase[:] = 0
+                for k in range(kw):
+                    q = phase[tap_phase[k], tap_offset[k]:tap_offset[k] + out_w]
+                    for j in range(out_w):
+                        q[j] += row[j]
+                dst_row = grad_x[plane, ih]
+                for p in range(sw):
+                    n = load_n[p]
+                    dst = dst_row[load_i0[p]:load_i0[p] + (n - 1) * sw + 1:sw]
+                    src = phase[p, load_j0[p]:load_j0[p] + n]
+                    for j in range(n):
+                        dst[j] = src[j]
+
+
+# ---------------------------------------------------------------------------------------------
+# NCHW global pooling: one reduction per plane
+# ---------------------------------------------------------------------------------------------
+
+
+@kernel(parallel=True, fastmath={"reassoc"})
+def global_avg_fwd_nchw(x: Array, y: Array, divisor: float) -> None:  # pragma: no cover
+    """y[p] = sum(x[p, :]) / divisor; x (P, H·W)."""
+    planes, size = x.shape[0], x.shape[1]
+    for plane in prange(planes):
+        row = x[plane]
+        s = row[0] - row[0]
+        for i in range(size):
+            s += row[i]
+        y[plane] = s / divisor
+
+
+@kernel(parallel=True)
+def global_avg_bwd_nchw(grad_x: Array, grad_y: Array, divisor: float) -> None:  # pragma: no cover
+    """grad_x[p, :] = grad_y[p] / divisor."""
+    planes, size = grad_x.shape[0], grad_x.shape[1]
+    for plane in prange(planes):
+        g = grad_y[plane] / divisor
+        row = grad_x[plane]
+        for i in range(size):
+            row[i] = g
+
+
+@kernel(parallel=True)
+def global_max_fwd_nchw(x: Array, y: Array) -> None:  # pragma: no cover - compiled
+    """y[p] = max(x[p, :]) with NaN propagation; x (P, H·W)."""
+    planes, size = x.shape[0], x.shape[1]
+    for plane in prange(planes):
+        row = x[plane]
+        o = row[0]
+        for i in range(1, size):
+            a = row[i]
+            o = a if (a > o) | (a != a) else o
+        y[plane] = o
+
+
+@kernel(parallel=True)
+def global_max_idx_fwd_nchw(x: Array, y: Array, idx: Array) -> None:  # pragma: no cover
+    """Global max and the flat index of its first occurrence (last NaN if any)."""
+    planes, size = x.shape[0], x.shape[1]
+    for plane in prange(planes):
+        row = x[plane]
+        o = row[0]
+        best = 0
+        for i in range(1, size):
+            a = row[i]
+            if (a > o) | (a != a):
+                o = a
+                best = i
+        y[plane] = o
+        idx[plane] = best
+
+
+# ---------------------------------------------------------------------------------------------
+# NHWC: channel vectors, per output pixel
+# ---------------------------------------------------------------------------------------------
+
+
+@kernel(parallel=True)
+def max_fwd_nhwc(
+    x: Array, y: Array,
+    row_start: Array, row_count: Array, dh: int,
+    col_start: Array, col_count: Array, dw: int,
+) -> None:  # pragma: no cover - compiled
+    """x (N, H, W, C), y (N, H_out, W_out, C); taps clipped to the input."""
+    batch, channels = x.shape[0], x.shape[3]
+    out_h, out_w = y.shape[1], y.shape[2]
+    for task in prange(batch * out_h):
+        n = task // out_h
+        oh = task - n * out_h
+        r0 = row_start[oh]
+        for ow in range(out_w):
+            c0 = col_start[ow]
+            out = y[n, oh, ow]
+            src = x[n, r0, c0]
+            for c in range(channels):
+                out[c] = src[c]
+            for a in range(row_count[oh]):
+                ih = r0 + a * dh
+                for b in range(col_count[ow]):
+                    if a + b == 0:
+                        continue
+                    src = x[n, ih, c0 + b * dw]
+                    for c in range(channels):
+                        v = src[c]
+                        o = out[c]
+                        out[c] = v if (v > o) | (v != v) else o
+
+
+@kernel(parallel=True)
+def max_idx_fwd_nhwc(
+    x: Array, y: Array, idx: Array,
+    row_start: Array, row_count: Array, dh: int,
+    col_start: Array, col_count: Array, dw: int,
+) -> None:  # pragma: no cover - compiled
+    """Max and flat in-plane argmax (int32), NHWC."""
+    batch, in_w, channels = x.shape[0], x.shape[2], x.shape[3]
+    out_h, out_w = y.shape[1], y.shape[2]
+    for task in prange(batch * out_h):
+        n = task // out_h
+        oh = task - n * out_h
+        r0 = row_start[oh]
+        for ow in range(out_w):
+            c0 = col_start[ow]
+            out = y[n, oh, ow]
+            out_i = idx[n, oh, ow]
+            src = x[n, r0, c0]
+            first = np.int32(r0 * in_w + c0)
+            for c in range(channels):
+                out[c] = src[c]
+                out_i[c] = first
+            for a in range(row_count[oh]):
+                ih = r0 + a * dh
+                for b in range(col_count[ow]):
+                    if a + b == 0:
+                        continue
+                    iw = c0 + b * dw
+                    src = x[n, ih, iw]
+                    here = np.int32(ih * in_w + iw)
+                    for c in range(channels):
+                        v = src[c]
+                        o = out[c]
+                        take = (v > o) | (v != v)
+                        out[c] = v if take else o
+                        out_i[c] = here if take else out_i[c]
+
+
+@kernel(parallel=True)
+def avg_fwd_nhwc(
+    x: Array, y: Array,
+    row_start: Array, row_count: Array, dh: int,
+    col_start: Array, col_count: Array, dw: int,
+    div_h: Array, div_w: Array,
+) -> None:  # pragma: no cover - compiled
+    """Average over the clipped taps divided by div_h[oh]·div_w[ow], NHWC."""
+    batch, channels = x.shape[0], x.shape[3]
+    out_h, out_w = y.shape[1], y.shape[2]
+    for task in prange(batch * out_h):
+        n = task // out_h
+        oh = task - n * out_h
+        r0 = row_start[oh]
+        for ow in range(out_w):
+            c0 = col_start[ow]
+            out = y[n, oh, ow]
+            for c in range(channels):
+                out[c] = 0
+            for a in range(row_count[oh]):
+                ih = r0 + a * dh
+                for b in range(col_count[ow]):
+                    src = x[n, ih, c0 + b * dw]
+                    for c in range(channels):
+                        out[c] += src[c]
+            d = div_h[oh] * div_w[ow]
+            for c in range(channels):
+                out[c] = out[c] / d
+
+
+@kernel(parallel=True)
+def max_bwd_nhwc(grad_x: Array, grad_y: Array, idx: Array, blocks: int) -> None:  # pragma: no cover
+    """grad_x (N, H·W, C) = scatter of grad_y (N, M, C) to idx; tasks = (image, channel block)."""
+    batch, size, channels = grad_x.shape[0], grad_x.shape[1], grad_x.shape[2]
+    outs = grad_y.shape[1]
+    for task in prange(batch * blocks):
+        n = task // blocks
+        blk = task - n * blocks
+        lo = blk * channels // blocks
+        hi = (blk + 1) * channels // blocks
+        g = grad_x[n]
+        for i in range(size):
+            for c in range(lo, hi):
+                g[i, c] = 0
+        gy = grad_y[n]
+        ix = idx[n]
+        for m in range(outs):
+            for c in range(lo, hi):
+                g[ix[m, c], c] += gy[m, c]
+
+
+@kernel(parallel=True)
+def avg_bwd_nhwc(
+    grad_x: Array, grad_y: Array,
+    kh: int, sh: int, dh: int, ph: int,
+    kw: int, sw: int, dw: int, pw: int,
+    div_h: Array, div_w: Array,
+) -> None:  # pragma: no cover - compiled
+    """Gather form, NHWC: grad_x[n, ih, iw, :] sums grad_y / divisor over covering windows."""
+    batch, height, in_w, channels = grad_x.shape
+    out_h, out_w = grad_y.shape[1], grad_y.shape[2]
+    for task in prange(batch * height):
+        n = task // height
+        ih = task - n * height
+        for iw in range(in_w):
+            acc = grad_x[n, ih, iw]
+            for c in range(channels):
+                acc[c] = 0
+            for a in range(kh):
+                t = ih + ph - a * dh
+                if t < 0 or t % sh != 0 or t // sh >= out_h:
+                    continue
+                oh = t // sh
+                for b in range(kw):
+                    u = iw + pw - b * dw
+                    if u < 0 or u % sw != 0 or u // sw >= out_w:
+                        continue
+                    ow = u // sw
+                    d = div_h[oh] * div_w[ow]
+                    g = grad_y[n, oh, ow]
+                    for c in range(channels):
+                        acc[c] += g[c] / d

@@ -1,0 +1,86 @@
+"""Dispatch pooling work to a kernel backend.
+
+:mod:`cnnblocks.functional` validates arguments and resolves the window to a
+:class:`~cnnblocks.shapes.PoolGeometry`, then calls these functions. Today every call goes to the
+NumPy tap kernels in :mod:`cnnblocks.engine.numpy_pool`; compiled kernels plug in behind the same
+signatures. Arrays arrive and leave in the caller's layout: ``(N, C, *spatial)`` or, with
+``channels_last``, ``(N, *spatial, C)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cnnblocks.engine import numpy_pool
+from cnnblocks.shapes import PoolGeometry
+
+__all__ = [
+    "avg_pool_backward",
+    "avg_pool_forward",
+    "max_pool_backward",
+    "max_pool_forward",
+    "plane_positions",
+    "scatter_add_to_planes",
+]
+
+
+def max_pool_forward(
+    x: np.ndarray, geometry: PoolGeometry, channels_last: bool, with_indices: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Window maxima (same dtype as ``x``) and, if asked, flat per-plane argmax indices."""
+    return numpy_pool.max_pool_forward(x, geometry, channels_last, with_indices)
+
+
+def max_pool_backward(
+    grad_y: np.ndarray,
+    indices: np.ndarray,
+    geometry: PoolGeometry,
+    channels_last: bool,
+    input_shape: tuple[int, ...],
+) -> np.ndarray:
+    """Scatter-add ``grad_y`` to the input cells named by ``indices``."""
+    return numpy_pool.max_pool_backward(grad_y, indices, geometry, channels_last, input_shape)
+
+
+def avg_pool_forward(
+    x: np.ndarray,
+    geometry: PoolGeometry,
+    channels_last: bool,
+    count_include_pad: bool,
+    divisor_override: int | None,
+) -> np.ndarray:
+    """Window means with PyTorch's/ONNX's divisor rules."""
+    return numpy_pool.avg_pool_forward(
+        x, geometry, channels_last, count_include_pad, divisor_override
+    )
+
+
+def avg_pool_backward(
+    grad_y: np.ndarray,
+    geometry: PoolGeometry,
+    channels_last: bool,
+    count_include_pad: bool,
+    divisor_override: int | None,
+    input_shape: tuple[int, ...],
+) -> np.ndarray:
+    """Vector-Jacobian product of :func:`avg_pool_forward`."""
+    return numpy_pool.avg_pool_backward(
+        grad_y, geometry, channels_last, count_include_pad, divisor_override, input_shape
+    )
+
+
+def scatter_add_to_planes(
+    values: np.ndarray,
+    indices: np.ndarray,
+    channels_last: bool,
+    input_shape: tuple[int, ...],
+) -> np.ndarray:
+    """Add ``values`` at per-plane flat ``indices`` of a zero array of ``input_shape``."""
+    return numpy_pool.scatter_add_to_planes(values, indices, channels_last, input_shape)
+
+
+def plane_positions(
+    indices: np.ndarray, channels_last: bool, shape: tuple[int, ...]
+) -> np.ndarray:
+    """Flat positions in an array of ``shape`` named by per-(n, c)-plane ``indices`` (int64)."""
+    return numpy_pool.plane_positions(indices, channels_last, shape)
