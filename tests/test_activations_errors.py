@@ -1,4 +1,4 @@
-"""Bad input to the activations: each gets a ParameterError naming function, argument, rule, value."""
+"""Bad input to the activations: a ParameterError naming function, argument, rule, value."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from activation_cases import DEFAULT_CASES, Case
 
+from activation_cases import DEFAULT_CASES, Case
 from cnnblocks.errors import ParameterError
 from cnnblocks.functional import activations as A
 
@@ -100,7 +100,7 @@ def test_parameter_error_is_value_and_type_error() -> None:
         A.celu([1.0], alpha="1")
 
 
-# --- backward: grad shape, grad dtype, wrong context -----------------------------------------------
+# --- backward: grad shape, grad dtype, wrong context ----------------------------------------------
 
 
 @pytest.mark.parametrize("case", DEFAULT_CASES, ids=lambda c: c.id)
@@ -136,7 +136,7 @@ def test_backward_checks_the_context() -> None:
     )
 
 
-# --- prelu's weight and axis -------------------------------------------------------------------------
+# --- prelu's weight and axis ----------------------------------------------------------------------
 
 
 PRELU_ERRORS = [

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from activation_cases import CASES, Case, away_from_kinks
-from gradcheck import check_op_gradient, check_vjp
 
+from activation_cases import CASES, Case, away_from_kinks
 from cnnblocks.autograd import Context
 from cnnblocks.functional import activations as A
+from gradcheck import check_op_gradient, check_vjp
 
 RNG_SEED = 20261125
 
@@ -62,7 +62,7 @@ def test_backward_is_grad_y_times_derivative(case: Case) -> None:
 
 def test_ctx_backward_is_op_backward() -> None:
     x = np.array([-1.0, 2.0])
-    y, ctx = A.relu_forward(x)
+    _, ctx = A.relu_forward(x)
     assert isinstance(ctx, Context)
     assert ctx.op == "relu"
     np.testing.assert_array_equal(ctx.backward(np.array([3.0, 4.0])), [0.0, 4.0])
@@ -105,7 +105,9 @@ KINKS = [
 
 @pytest.mark.parametrize(("name", "kwargs", "x", "expected"), KINKS)
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
-def test_derivative_at_kink(name: str, kwargs: dict, x: float, expected: float, dtype: type) -> None:
+def test_derivative_at_kink(
+    name: str, kwargs: dict, x: float, expected: float, dtype: type
+) -> None:
     if name == "softplus" and dtype != np.float64:
         expected = float(A.sigmoid(np.array(20.0, dtype=dtype)))
     xs = np.array([x], dtype=dtype)

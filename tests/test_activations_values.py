@@ -10,8 +10,8 @@ import math
 
 import numpy as np
 import pytest
-from activation_cases import CASES, DEFAULT_CASES, EXTREMES, Case
 
+from activation_cases import CASES, DEFAULT_CASES, EXTREMES, Case
 from cnnblocks.functional import activations as A
 
 LN2, LN3 = math.log(2.0), math.log(3.0)
@@ -125,7 +125,7 @@ def test_gelu_tanh_matches_formula() -> None:
     np.testing.assert_allclose(A.gelu(x, approximate="tanh"), expected, rtol=1e-14, atol=1e-15)
 
 
-# --- the sigmoid against its closed forms ----------------------------------------------------------
+# --- the sigmoid against its closed forms ---------------------------------------------------------
 
 
 def test_sigmoid_matches_math_exp_in_both_tails() -> None:
@@ -210,7 +210,7 @@ def test_inputs_are_not_modified() -> None:
     np.testing.assert_array_equal(x, before)
 
 
-# --- integers ---------------------------------------------------------------------------------------
+# --- integers -------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("dtype", [np.int8, np.int32, np.int64, np.uint8])
@@ -232,7 +232,7 @@ def test_relu_and_relu6_accept_integers(dtype: type) -> None:
     assert g.tolist() == [2.0 * (v > 0) for v in x]
 
 
-# --- NaN and infinities -----------------------------------------------------------------------------
+# --- NaN and infinities ---------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
@@ -259,7 +259,7 @@ def test_infinities_give_the_limits_without_warnings(case: Case, dtype: type) ->
     assert not np.isnan(d).any(), case.id
 
 
-# --- extremes: no warnings (pytest turns them into errors) and the right limits ---------------------
+# --- extremes: no warnings (pytest turns them into errors) and the right limits -------------------
 
 
 @pytest.mark.parametrize("dtype", FLOATS)

@@ -11,8 +11,9 @@ Layers of the package, data flowing downwards:
 
 from __future__ import annotations
 
+from cnnblocks._threads import get_num_threads, set_num_threads
 from cnnblocks.errors import ParameterError
 
-__all__ = ["ParameterError", "__version__"]
+__all__ = ["ParameterError", "__version__", "get_num_threads", "set_num_threads"]
 
 __version__ = "0.1.0"

@@ -24,9 +24,6 @@ from cnnblocks.shapes import pool_output_size
 
 __all__ = ["lenet", "mlp"]
 
-_RELU_LIKE = frozenset({"relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "silu",
-                        "mish", "softplus", "hardswish", "thresholded_relu"})
-
 
 def _rng(rng: Any, func: str) -> np.random.Generator:
     if rng is None:
@@ -43,7 +40,7 @@ def lenet(
     input_size: int = 8,
     num_classes: int = 10,
     *,
-    init: Any = None,
+    init: Any = "pytorch",
     rng: np.random.Generator | None = None,
     dtype: Any = np.float32,
 ) -> Sequential:
@@ -64,10 +61,9 @@ def lenet(
     pool : {'max', 'avg'}
     in_channels, input_size, num_classes : int
         Input is ``(N, in_channels, input_size, input_size)``; input_size >= 4.
-    init : str or callable, optional
-        Weight initialiser; default ``"kaiming_uniform"`` (He) for ReLU-like activations and
-        ``"xavier_uniform"`` (Glorot) for the others (sigmoid, tanh, ...), each matched to how
-        its activation scales the variance. Biases start at 0.
+    init : str or callable
+        Weight initialiser; default ``"pytorch"``, PyTorch's U(±1/√fan_in), which trained
+        LeNet on the digits more reliably than He or Glorot in our runs. Biases start at 0.
     rng : numpy.random.Generator, optional
         Source of the initial weights; ``None`` = ``default_rng(0)``.
     """
@@ -78,8 +74,6 @@ def lenet(
     input_size = as_int_tuple(input_size, 1, func=func, name="input_size", minimum=4)[0]
     num_classes = as_int_tuple(num_classes, 1, func=func, name="num_classes", minimum=2)[0]
     gen = _rng(rng, func)
-    if init is None:
-        init = "kaiming_uniform" if activation in _RELU_LIKE else "xavier_uniform"
     initializer = get_initializer(init)
 
     def pooling() -> Module:

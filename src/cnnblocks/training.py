@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from cnnblocks._checks import as_int_tuple, fail
+from cnnblocks._checks import as_int_tuple, check_real, fail
 from cnnblocks.data import Dataset
 from cnnblocks.losses import CrossEntropyLoss, MSELoss
 from cnnblocks.nn import Conv2d, Linear, Module
@@ -119,6 +119,7 @@ def fit(
     *,
     loss: CrossEntropyLoss | MSELoss | None = None,
     test: Dataset | None = None,
+    lr_decay: float = 1.0,
     record_grad_norms: bool = False,
     progress: bool = True,
     console: Any = None,
@@ -139,6 +140,9 @@ def fit(
         Default softmax cross-entropy.
     test : Dataset, optional
         Evaluated after every epoch.
+    lr_decay : float in (0, 1]
+        Exponential schedule: ``optimizer.lr`` is multiplied by it after every epoch (PyTorch's
+        ``ExponentialLR``); 1 keeps it constant. The optimiser keeps the decayed rate.
     record_grad_norms : bool
         Fill ``History.first_grad_norm`` / ``last_grad_norm``.
     progress : bool
@@ -164,6 +168,8 @@ def fit(
         raise fail(func, "optimizer", "a cnnblocks.optim optimiser (SGD, Adam)", optimizer)
     if not isinstance(seed, int | np.integer) or isinstance(seed, bool):
         raise fail(func, "seed", "an int", seed)
+    lr_decay = check_real(lr_decay, func=func, name="lr_decay", low=0.0, low_inclusive=False,
+                          high=1.0)
     criterion = CrossEntropyLoss() if loss is None else loss
     rng = np.random.default_rng(int(seed))
     history = History()
@@ -228,6 +234,7 @@ def fit(
                 if bar is not None:
                     bar.update(task, advance=1, epoch=epoch, loss=total_loss / seen,
                                acc=correct / seen)
+            optimizer.lr *= lr_decay
             history.loss.append(total_loss / seen)
             history.accuracy.append(correct / seen)
             if track:

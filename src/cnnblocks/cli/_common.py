@@ -17,6 +17,7 @@ from cnnblocks.errors import ParameterError
 __all__ = [
     "EXIT_BAD_INPUT",
     "atomic_path",
+    "check_option",
     "die",
     "parse_ints",
     "parse_padding",
@@ -49,6 +50,14 @@ def user_errors() -> Iterator[None]:
         where = f" {exc.filename!r}" if getattr(exc, "filename", None) else ""
         reason = exc.strerror or str(exc)
         die(f"{reason}{where}")
+
+
+def check_option(value: str, choices: tuple[str, ...], option: str) -> str:
+    """Reject a text option outside ``choices`` with the standard one-line message."""
+    if value not in choices:
+        listed = ", ".join(repr(c) for c in choices)
+        raise ParameterError(f"The {option} option must be one of {listed}. Got {value!r} instead.")
+    return value
 
 
 def parse_ints(text: str, *, option: str, minimum: int = 1) -> tuple[int, ...]:

@@ -141,10 +141,11 @@ def plot_activations(
     ] = True,
 ) -> None:
     """The lesson's Sigmoid/ReLU figure over x in [-10, 10), with derivatives and the 1/4 bound."""
-    from cnnblocks.plotting import activation_figure, check_figure_path, save_figure
+    from cnnblocks.plotting import activation_figure, save_figure
 
     with user_errors():
-        check_figure_path(out, func="plot activations")
+        if out.suffix.lower() not in (".png", ".svg", ".pdf"):
+            die(f"The --out option must end in .png, .svg or .pdf. Got {str(out)!r} instead.")
         names = tuple(name) if name else ("sigmoid", "relu")
         fig = activation_figure(names, derivatives=derivatives)
         save_figure(fig, out)

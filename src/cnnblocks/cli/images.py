@@ -90,4 +90,4 @@ def pool_image_file(
         result = result.convert(result.mode[:-1])  # JPEG has no alpha channel
     with atomic_path(target) as tmp:
         result.save(tmp, format=fmt)
-    return pixels.shape, out.shape
+    return pixels.shape, np.asarray(result).shape

@@ -66,11 +66,12 @@ _F32_LO = _F32(-104.0)
 _F32_LOG2E = _F32(1.44269504088896341)
 _F32_C1 = _F32(0.693359375)
 _F32_C2 = _F32(-2.12194440e-4)
-_F32_P = tuple(
-    _F32(c)
-    for c in (1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2,
-              1.6666665459e-1, 5.0000001201e-1)
-)
+_F32_P0 = _F32(1.9875691500e-4)
+_F32_P1 = _F32(1.3981999507e-3)
+_F32_P2 = _F32(8.3334519073e-3)
+_F32_P3 = _F32(4.1665795894e-2)
+_F32_P4 = _F32(1.6666665459e-1)
+_F32_P5 = _F32(5.0000001201e-1)
 _F32_HALF = _F32(0.5)
 _F32_ONE = _F32(1.0)
 _F32_ZERO = _F32(0.0)
@@ -85,19 +86,19 @@ _F64_C2 = 1.90821492927058770002e-10  # ln 2 - C1
 _F64_MANT = 4503599627370496.0  # 2**52
 
 
-@jit(inline="always")
+@jit()
 def _exp_nonpositive_f32(t: Any) -> Any:  # pragma: no cover - compiled
     """e^t for t <= 0 (float32); NaN input gives garbage, callers select NaN afterwards."""
     t = t if t > _F32_LO else _F32_LO
     kf = np.floor(t * _F32_LOG2E + _F32_HALF)
     r = t - kf * _F32_C1
     r = r - kf * _F32_C2
-    p = _F32_P[0]
-    p = p * r + _F32_P[1]
-    p = p * r + _F32_P[2]
-    p = p * r + _F32_P[3]
-    p = p * r + _F32_P[4]
-    p = p * r + _F32_P[5]
+    p = _F32_P0
+    p = p * r + _F32_P1
+    p = p * r + _F32_P2
+    p = p * r + _F32_P3
+    p = p * r + _F32_P4
+    p = p * r + _F32_P5
     p = p * r * r + r + _F32_ONE
     k1 = np.floor(kf * _F32_HALF)
     k2 = kf - k1
@@ -106,7 +107,7 @@ def _exp_nonpositive_f32(t: Any) -> Any:  # pragma: no cover - compiled
     return p * s1 * s2
 
 
-@jit(inline="always")
+@jit()
 def _exp_nonpositive_f64(t: Any) -> Any:  # pragma: no cover - compiled
     """e^t for t <= 0 (float64), Taylor polynomial of degree 13 on |r| <= ln2/2."""
     t = t if t > _F64_LO else _F64_LO
@@ -139,42 +140,46 @@ def _exp_nonpositive_f64(t: Any) -> Any:  # pragma: no cover - compiled
 
 @jit()
 def _sigmoid_f32_range(x: Array, y: Array, lo: int, hi: int) -> None:  # pragma: no cover
-    for i in range(lo, hi):
-        v = x[i]
+    xs, ys = x[lo:hi], y[lo:hi]  # slices: loop indices then start at 0 (no wrap-around checks)
+    for i in range(hi - lo):
+        v = xs[i]
         z = _exp_nonpositive_f32(-abs(v))
         num = _F32_ONE if v >= _F32_ZERO else z
         s = num / (z + _F32_ONE)
-        y[i] = s if v == v else v
+        ys[i] = s if v == v else v
 
 
 @jit()
 def _sigmoid_f64_range(x: Array, y: Array, lo: int, hi: int) -> None:  # pragma: no cover
-    for i in range(lo, hi):
-        v = x[i]
+    xs, ys = x[lo:hi], y[lo:hi]  # slices: loop indices then start at 0 (no wrap-around checks)
+    for i in range(hi - lo):
+        v = xs[i]
         z = _exp_nonpositive_f64(-abs(v))
         num = 1.0 if v >= 0.0 else z
         s = num / (z + 1.0)
-        y[i] = s if v == v else v
+        ys[i] = s if v == v else v
 
 
 @jit()
 def _sigmoid_grad_f32_range(x: Array, y: Array, lo: int, hi: int) -> None:  # pragma: no cover
-    for i in range(lo, hi):
-        v = x[i]
+    xs, ys = x[lo:hi], y[lo:hi]  # slices: loop indices then start at 0 (no wrap-around checks)
+    for i in range(hi - lo):
+        v = xs[i]
         z = _exp_nonpositive_f32(-abs(v))
         d = z + _F32_ONE
         s = z / (d * d)
-        y[i] = s if v == v else v
+        ys[i] = s if v == v else v
 
 
 @jit()
 def _sigmoid_grad_f64_range(x: Array, y: Array, lo: int, hi: int) -> None:  # pragma: no cover
-    for i in range(lo, hi):
-        v = x[i]
+    xs, ys = x[lo:hi], y[lo:hi]  # slices: loop indices then start at 0 (no wrap-around checks)
+    for i in range(hi - lo):
+        v = xs[i]
         z = _exp_nonpositive_f64(-abs(v))
         d = z + 1.0
         s = z / (d * d)
-        y[i] = s if v == v else v
+        ys[i] = s if v == v else v
 
 
 @kernel(parallel=True)
@@ -221,6 +226,46 @@ def sigmoid_grad_f64(x: Array, y: Array, parallel: bool) -> None:  # pragma: no 
         _sigmoid_grad_f64_range(x, y, c * CHUNK, min(n, (c + 1) * CHUNK))
 
 
+# --- relu -----------------------------------------------------------------------------------
+
+
+@jit()
+def _sigmoid_backward_range(
+    grad_y: Array, y: Array, grad_x: Array, one: Any, lo: int, hi: int
+) -> None:  # pragma: no cover - compiled
+    gs, ys, out = grad_y[lo:hi], y[lo:hi], grad_x[lo:hi]
+    for i in range(hi - lo):
+        v = ys[i]
+        out[i] = ((one - v) * v) * gs[i]
+
+
+@jit()
+def _relu_range(x: Array, y: Array, zero: Any, lo: int, hi: int) -> None:  # pragma: no cover
+    xs, ys = x[lo:hi], y[lo:hi]
+    for i in range(hi - lo):
+        v = xs[i]
+        ys[i] = v if (v > zero) | (v != v) else zero
+
+
+@jit()
+def _relu_grad_range(
+    x: Array, y: Array, zero: Any, one: Any, lo: int, hi: int
+) -> None:  # pragma: no cover - compiled
+    xs, ys = x[lo:hi], y[lo:hi]
+    for i in range(hi - lo):
+        ys[i] = one if xs[i] > zero else zero
+
+
+@jit()
+def _relu_backward_range(
+    grad_y: Array, y: Array, grad_x: Array, zero: Any, lo: int, hi: int
+) -> None:  # pragma: no cover - compiled
+    gs, ys, out = grad_y[lo:hi], y[lo:hi], grad_x[lo:hi]
+    for i in range(hi - lo):
+        g = gs[i]  # loaded unconditionally: a branch-free select
+        out[i] = g if ys[i] > zero else zero
+
+
 @kernel(parallel=True)
 def sigmoid_backward(
     grad_y: Array, y: Array, grad_x: Array, one: Any, parallel: bool
@@ -228,17 +273,10 @@ def sigmoid_backward(
     """grad_x = grad_y · ((1 − y) · y), in that order (as the NumPy path rounds)."""
     n = y.shape[0]
     if not parallel:
-        for i in range(n):
-            v = y[i]
-            grad_x[i] = ((one - v) * v) * grad_y[i]
+        _sigmoid_backward_range(grad_y, y, grad_x, one, 0, n)
         return
     for c in prange((n + CHUNK - 1) // CHUNK):
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            v = y[i]
-            grad_x[i] = ((one - v) * v) * grad_y[i]
-
-
-# --- relu -----------------------------------------------------------------------------------
+        _sigmoid_backward_range(grad_y, y, grad_x, one, c * CHUNK, min(n, (c + 1) * CHUNK))
 
 
 @kernel(parallel=True)
@@ -246,14 +284,10 @@ def relu_forward(x: Array, y: Array, zero: Any, parallel: bool) -> None:  # prag
     """y = max(x, 0) with NaN propagated and −0 → +0 (NumPy's ``maximum``)."""
     n = x.shape[0]
     if not parallel:
-        for i in range(n):
-            v = x[i]
-            y[i] = v if (v > zero) | (v != v) else zero
+        _relu_range(x, y, zero, 0, n)
         return
     for c in prange((n + CHUNK - 1) // CHUNK):
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            v = x[i]
-            y[i] = v if (v > zero) | (v != v) else zero
+        _relu_range(x, y, zero, c * CHUNK, min(n, (c + 1) * CHUNK))
 
 
 @kernel(parallel=True)
@@ -261,12 +295,10 @@ def relu_grad(x: Array, y: Array, zero: Any, one: Any, parallel: bool) -> None: 
     """y = 1 where x > 0, else 0 (relu'(0) = 0; NaN gives 0)."""
     n = x.shape[0]
     if not parallel:
-        for i in range(n):
-            y[i] = one if x[i] > zero else zero
+        _relu_grad_range(x, y, zero, one, 0, n)
         return
     for c in prange((n + CHUNK - 1) // CHUNK):
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            y[i] = one if x[i] > zero else zero
+        _relu_grad_range(x, y, zero, one, c * CHUNK, min(n, (c + 1) * CHUNK))
 
 
 @kernel(parallel=True)
@@ -276,11 +308,7 @@ def relu_backward(
     """grad_x = grad_y where y > 0, else 0."""
     n = y.shape[0]
     if not parallel:
-        for i in range(n):
-            g = grad_y[i]  # loaded unconditionally: a branch-free select
-            grad_x[i] = g if y[i] > zero else zero
+        _relu_backward_range(grad_y, y, grad_x, zero, 0, n)
         return
     for c in prange((n + CHUNK - 1) // CHUNK):
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            g = grad_y[i]  # loaded unconditionally: a branch-free select
-            grad_x[i] = g if y[i] > zero else zero
+        _relu_backward_range(grad_y, y, grad_x, zero, c * CHUNK, min(n, (c + 1) * CHUNK))

@@ -167,7 +167,6 @@ def max_pool_forward(
         else (n_c[0], n_c[1], *geometry.output_size)
     )
     y = np.full(out_shape, _lowest(x.dtype), dtype=x.dtype)
-    is_float = np.issubdtype(x.dtype, np.floating)
     if not with_indices:
         for _, out_sl, in_sl in _taps(geometry):
             view = y[_full_index(out_sl, channels_last)]
@@ -179,15 +178,26 @@ def max_pool_forward(
     tap_dtype = np.int16 if n_taps < 2**15 else np.int32
     taps = np.empty(out_shape, dtype=tap_dtype)
     taps[...] = _broadcastable(_first_real_tap(geometry), channels_last)
+    # One pass to find out whether NaN handling is needed at all beats a test per tap.
+    # (The sum is NaN if any cell is NaN, or inf - inf: then the careful path is merely slower.)
+    has_nan = False
+    if np.issubdtype(x.dtype, np.floating):
+        with np.errstate(over="ignore", invalid="ignore"):
+            has_nan = bool(np.isnan(np.sum(x, dtype=np.float64)))
     for number, out_sl, in_sl in _taps(geometry):
         out_idx = _full_index(out_sl, channels_last)
         current = y[out_idx]
         candidate = x[_full_index(in_sl, channels_last)]
         wins = candidate > current
-        if is_float:
+        if has_nan:
             wins |= np.isnan(candidate)  # a later NaN takes over: PyTorch's last-NaN index
-        np.copyto(current, candidate, where=wins)
-        np.copyto(taps[out_idx], number, where=wins, casting="unsafe")
+        np.maximum(current, candidate, out=current)  # same winner, NaN included
+        # taps = where(wins, number, taps) without a masked copy: branch-free arithmetic is
+        # faster on unpredictable masks
+        chosen = taps[out_idx]
+        step = np.subtract(number, chosen, dtype=tap_dtype)
+        step *= wins
+        chosen += step
     return y, _tap_to_index(geometry, taps, channels_last)
 
 

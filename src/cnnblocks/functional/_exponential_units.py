@@ -73,7 +73,7 @@ def _exp_unit(xw: np.ndarray, alpha: float, scale: float, divisor: float) -> np.
 
 
 def _exp_unit_grad(xw: np.ndarray, alpha: float, scale: float, divisor: float) -> np.ndarray:
-    """``scale`` for ``x > 0``, else ``scale · (α/divisor) · e^{x/divisor}`` (PyTorch's at 0 too)."""
+    """``scale`` for ``x > 0``, else ``scale · (α/divisor) · e^{x/divisor}`` (also at 0)."""
     d: np.ndarray = np.minimum(xw, 0)
     if divisor != 1.0:
         with np.errstate(over="ignore"):

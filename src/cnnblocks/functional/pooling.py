@@ -260,8 +260,9 @@ def max_pool(
     Returns
     -------
     y : ndarray
-        ``(N, C, *spatial_out)`` (or channels last), ``spatial_out`` from
-        :func:`cnnblocks.shapes.pool_output_size`.
+        ``(N, C, *spatial_out)`` (or channels last), per axis
+        ``L_out = floor((L + p1 + p2 - d (k - 1) - 1) / S) + 1`` (ceil with ``ceil_mode``), see
+        :func:`cnnblocks.shapes.pool_output_size`; ``N`` and ``C`` are kept.
     indices : ndarray of int64, optional
         Same shape as ``y``.
 
@@ -580,13 +581,23 @@ def _global_out_shape(shape: tuple[int, ...], channels_last: bool) -> tuple[int,
     return _out_shape(shape, (1,) * len(spatial), channels_last)
 
 
-def _argmax_last_nan(a: np.ndarray, axis: int) -> np.ndarray:
+def _may_hold_nan(a: np.ndarray) -> bool:
+    """Cheap test: False guarantees no NaN (the float64 sum of a NaN-free array is not NaN
+    unless it holds both infinities, which only costs the careful path)."""
+    if not np.issubdtype(a.dtype, np.floating):
+        return False
+    with np.errstate(over="ignore", invalid="ignore"):
+        return bool(np.isnan(np.sum(a, dtype=np.float64)))
+
+
+def _argmax_last_nan(a: np.ndarray, axis: int, check_nan: bool = True) -> np.ndarray:
     """Argmax along ``axis`` (keepdims): the first maximum, or the last NaN if there is one.
 
-    That is PyTorch's rule (``val > max || isnan(val)`` scanned in order).
+    That is PyTorch's rule (``val > max || isnan(val)`` scanned in order). ``check_nan=False``
+    skips the NaN search for data known to hold none.
     """
     index: np.ndarray = np.argmax(a, axis=axis, keepdims=True)
-    if np.issubdtype(a.dtype, np.floating):
+    if check_nan and np.issubdtype(a.dtype, np.floating):
         nan = np.isnan(a)
         if nan.any():
             last = a.shape[axis] - 1 - np.argmax(np.flip(nan, axis), axis=axis, keepdims=True)
@@ -602,7 +613,7 @@ def _global_max_pool_forward(
     arr, channels_last, flat, axis = _global_prepare(x, data_format, func)
     reduce_axis = 1 if channels_last else 2
     del axis
-    index = _argmax_last_nan(flat, reduce_axis)
+    index = _argmax_last_nan(flat, reduce_axis, _may_hold_nan(flat))
     out_shape = _global_out_shape(arr.shape, channels_last)
     y = np.take_along_axis(flat, index, axis=reduce_axis).reshape(out_shape)
     ctx = Context(
@@ -914,6 +925,7 @@ def _adaptive_max_pool_forward(
     """Adaptive max pooling that also returns the Context (``saved["indices"]``)."""
     arr, channels_last, axes, sizes = _adaptive_prepare(x, output_size, data_format, func)
     spatial = tuple(arr.shape[a] for a in axes)
+    check_nan = _may_hold_nan(arr)
     current = arr
     chosen: dict[int, np.ndarray] = {}  # axis -> position of the winning cell along that axis
     # Reduce the innermost axis first: the winner along W in each row, then the first row whose
@@ -928,7 +940,7 @@ def _adaptive_max_pool_forward(
         for i, (a, b) in enumerate(zip(starts, ends, strict=True)):
             src = _along(current.ndim, axis, slice(a, b))
             dst = _along(current.ndim, axis, slice(i, i + 1))
-            winner = _argmax_last_nan(current[src], axis)
+            winner = _argmax_last_nan(current[src], axis, check_nan)
             values[dst] = np.take_along_axis(current[src], winner, axis=axis)
             own[dst] = winner + a
             for other, positions in chosen.items():

@@ -49,6 +49,9 @@ _OTHER_COLOURS = ("tab:blue", "tab:purple", "tab:orange", "tab:brown", "tab:cyan
 # Where the lesson puts its labels (data coordinates).
 _LESSON_LABEL_AT = {"sigmoid": (-9.0, 0.9), "relu": (-3.0, 9.0)}
 
+# Activations with a learned parameter have no curve of their own.
+_NEEDS_PARAMETERS = frozenset({"prelu"})
+
 Activation = Callable[[np.ndarray], np.ndarray]
 
 
@@ -64,7 +67,7 @@ def available_activations() -> list[str]:
     names = getattr(module, "__all__", dir(module))
     return sorted(
         n for n in names
-        if not n.endswith("_grad") and callable(getattr(module, n, None))
+        if not n.endswith("_grad") and n not in _NEEDS_PARAMETERS and callable(getattr(module, n, None))
         and callable(getattr(module, f"{n}_grad", None))
     )
 

@@ -49,24 +49,28 @@ def curves_figure(
     *,
     xlabel: str,
     ylabel: str,
-    log: bool = False,
+    log: bool | Sequence[bool] = False,
     hlines: Mapping[str, float] | None = None,
     x_values: Sequence[float] | None = None,
     sharey: bool = False,
 ) -> Figure:
-    """One panel per ``(title, {label: values})``; lines over 0..n-1 (or ``x_values``)."""
+    """One panel per ``(title, {label: values})``; lines over 0..n-1 (or ``x_values``).
+
+    ``log`` puts every panel's y axis on a log scale, or one flag per panel.
+    """
     fig = new_figure(4.6 * len(panels), 3.8)
     axes = fig.subplots(1, len(panels), squeeze=False, sharey=sharey)[0]
-    for ax, (title, lines) in zip(axes, panels, strict=True):
+    logs = [log] * len(panels) if isinstance(log, bool) else list(log)
+    for ax, (title, lines), log_y in zip(axes, panels, logs, strict=True):
         for label, values in lines.items():
             ys = np.asarray(values, dtype=np.float64)
             xs = np.asarray(x_values) if x_values is not None else np.arange(len(ys))
-            if log:
+            if log_y:
                 ys = np.where(ys > 0, ys, np.nan)  # log axes cannot show 0; leave a gap
             ax.plot(xs, ys, marker="o", markersize=3, label=label)
         for label, y in (hlines or {}).items():
             ax.axhline(y, color="0.4", linestyle="--", linewidth=1, label=label)
-        if log:
+        if log_y:
             ax.set_yscale("log")
         ax.set_title(title, fontsize=11)
         ax.set_xlabel(xlabel)

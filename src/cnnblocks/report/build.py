@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cnnblocks._checks import check_choice, fail
+from cnnblocks.errors import ParameterError
 from cnnblocks.report.context import SIZES, ReportContext
 from cnnblocks.report.document import Report, Section, render_html
 from cnnblocks.report.strings import LANGUAGES
@@ -82,20 +83,22 @@ def _environment(ctx: ReportContext, seconds: float, sections: Sequence[Section]
 
 
 def _check_target(out: Path) -> None:
-    """Refuse to overwrite a directory that is not an earlier report (it may hold the user's files)."""
+    """Refuse to overwrite anything but an earlier report (the directory may hold the user's files)."""
+    rule = "a new or empty directory, or an earlier cnnblocks report (which is replaced)"
     if not out.exists():
         return
     if not out.is_dir():
-        raise fail("cnnblocks demo", "--out", "a directory (or a path that does not exist yet)",
-                   str(out))
+        raise ParameterError(
+            f"The 'out' parameter of build_report() must be {rule}. Got {str(out)!r}, a file."
+        )
     entries = {p.name for p in out.iterdir()}
     index = out / "index.html"
     ours = index.is_file() and 'content="cnnblocks report"' in index.read_text("utf-8", "replace")
     if entries and not (ours and entries <= {"index.html", "figures"}):
-        raise fail(
-            "cnnblocks demo", "--out",
-            "a new or empty directory, or an earlier cnnblocks report (it is replaced)",
-            f"{out} (holds other files)",
+        others = ", ".join(sorted(entries - {"index.html", "figures"}) or sorted(entries))
+        raise ParameterError(
+            f"The 'out' parameter of build_report() must be {rule}. Got {str(out)!r}, which "
+            f"holds other files ({others[:60]})."
         )
 
 

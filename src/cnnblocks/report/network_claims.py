@@ -80,7 +80,7 @@ def translation_section(ctx: ReportContext) -> Section:
 def parameter_section(ctx: ReportContext) -> Section:
     """Section 4: the first fully connected layer of LeNet with and without pooling."""
     batch = 256
-    repeats = ctx.pick(5, 15, 50)
+    repeats = ctx.pick(20, 50, 200)
     section = Section(
         "parameters", ctx.t("s4.title"), ctx.t("s4.claim"),
         ctx.t("s4.method", batch=batch, repeats=repeats),

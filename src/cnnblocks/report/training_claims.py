@@ -125,6 +125,7 @@ def gradient_section(ctx: ReportContext) -> Section:
                 ],
                 xlabel="epoch",
                 ylabel="",
+                log=(False, False, True),
                 x_values=list(range(1, curves.epochs + 1)),
             ),
             ctx.t("s6.fig4.alt"),
@@ -153,23 +154,33 @@ def gradient_section(ctx: ReportContext) -> Section:
     per_layer = att.geometric_mean_layer_ratio if att is not None else float("nan")
     sat_small = float(100 * sat.saturated_fraction[0].mean())
     sat_large = float(100 * sat.saturated_fraction[-1].mean())
-    holds = (
-        sig_drop < relu_drop
-        and max_ratio <= 0.25 + 1e-12
-        and big_drop <= sig_drop
-    )
+    vanishes = sig_drop < relu_drop and sig_drop < 1e-2
+    bound_ok = max_ratio <= 0.25 + 1e-12
+    g_small, g_large = float(sat.first_grad_norm[0]), float(sat.first_grad_norm[-1])
+    large_worse = g_large < g_small
+    trained = finals.get("relu", 0.0) > finals.get("sigmoid", 1.0) and finals.get(
+        "sigmoid_bn", 0.0) > finals.get("sigmoid", 1.0)
     section.blocks.append(Note(ctx.t("s6.note")))
-    section.holds = holds
-    section.verdict = ctx.t(
-        "s6.verdict" if holds else "s6.verdict.fails",
-        depth=depth, sig=sig_drop, relu=relu_drop, big=big_drop, maxr=max_ratio,
-        per_layer=per_layer, sat_small=sat_small, sat_large=sat_large,
-        s_small=float(sat.scales[0]), s_large=float(sat.scales[-1]),
-        acc_sig=100 * finals.get("sigmoid", float("nan")),
-        acc_relu=100 * finals.get("relu", float("nan")),
-        acc_bn=100 * finals.get("sigmoid_bn", float("nan")),
-        epochs=curves.epochs,
-    )
+    section.holds = vanishes and bound_ok and trained
+    values: dict[str, Any] = {
+        "depth": depth, "sig": sig_drop, "relu": relu_drop, "big": big_drop, "maxr": max_ratio,
+        "per_layer": per_layer, "sat_small": sat_small, "sat_large": sat_large,
+        "s_small": float(sat.scales[0]), "s_large": float(sat.scales[-1]),
+        "g_small": g_small, "g_large": g_large,
+        "acc_sig": 100 * finals.get("sigmoid", float("nan")),
+        "acc_relu": 100 * finals.get("relu", float("nan")),
+        "acc_bn": 100 * finals.get("sigmoid_bn", float("nan")),
+        "epochs": curves.epochs,
+    }
+    prefix = "holds" if section.holds and large_worse else ("partly" if section.holds else "fails")
+    parts = [
+        ctx.t(f"s6.v.{prefix}"),
+        ctx.t("s6.v.vanish" if vanishes else "s6.v.vanish.no", **values),
+        ctx.t("s6.v.bound" if bound_ok else "s6.v.bound.no", **values),
+        ctx.t("s6.v.large" if large_worse else "s6.v.large.no", **values),
+        ctx.t("s6.v.training", **values),
+    ]
+    section.verdict = " ".join(parts)
     return section
 
 

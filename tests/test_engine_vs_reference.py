@@ -1,0 +1,206 @@
+"""The compiled engine against the readable loops of :mod:`cnnblocks.reference`.
+
+Random configurations (odd sizes, asymmetric padding, stride, dilation, ceil mode, 1-D and 2-D),
+in every memory layout the engine takes (NCHW, NHWC, NCHW-shaped arrays stored channels-last, and
+strided views that must be copied), at 1 and 2 threads, float32 and float64, with ties, NaN and
+-inf on purpose. Values and indices must match exactly (max pooling picks, it does not compute);
+sums and gradients to rounding. The last tests go through the public API and check the dispatcher
+really chose the compiled path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+import cnnblocks
+from cnnblocks import reference
+from cnnblocks.engine import fast_pool
+from cnnblocks.errors import ParameterError
+from cnnblocks.shapes import PoolGeometry, pool_geometry
+
+LAYOUTS = ("nchw", "nhwc", "nchw-in-nhwc-memory", "strided")
+
+
+@pytest.fixture
+def threads() -> Iterator[None]:
+    before = cnnblocks.get_num_threads()
+    yield
+    cnnblocks.set_num_threads(before)
+
+
+def _config(seed: int) -> dict[str, Any]:
+    """A valid random configuration; every 7th one is a global window (its own kernels)."""
+    rng = np.random.default_rng(seed)
+    rank = 1 + seed % 2
+    while True:
+        spatial = tuple(int(v) for v in rng.integers(1, 12, rank))
+        if seed % 7 == 3:
+            return {"spatial": spatial, "kernel_size": spatial, "stride": 1, "padding": 0,
+                    "dilation": 1, "ceil_mode": False, "rng": rng}
+        kernel = tuple(int(v) for v in rng.integers(1, 5, rank))
+        dilation = tuple(int(v) for v in rng.integers(1, 3, rank))
+        stride = tuple(int(v) for v in rng.integers(1, 4, rank))
+        padding = tuple(int(v) for _ in range(rank) for v in rng.integers(0, 3, 2))
+        ceil_mode = bool(rng.integers(0, 2))
+        try:
+            pool_geometry(spatial, kernel, stride, padding, dilation, ceil_mode)
+        except ParameterError:
+            continue
+        return {"spatial": spatial, "kernel_size": kernel, "stride": stride, "padding": padding,
+                "dilation": dilation, "ceil_mode": ceil_mode, "rng": rng}
+
+
+def _data(rng: np.random.Generator, shape: tuple[int, ...], dtype: Any, seed: int) -> np.ndarray:
+    """Small integers (many ties), sometimes NaN and -inf."""
+    x = rng.integers(-3, 4, shape).astype(dtype)
+    if seed % 3 == 0:
+        x.flat[rng.integers(0, x.size, 2)] = np.nan
+    if seed % 4 == 1:
+        x.flat[rng.integers(0, x.size, max(1, x.size // 3))] = -np.inf
+    return x
+
+
+def _in_layout(x: np.ndarray, layout: str) -> tuple[np.ndarray, bool]:
+    """The NCHW array ``x`` as the engine's caller would pass it, and whether channels_last."""
+    last_axes = (0, *range(2, x.ndim), 1)
+    if layout == "nchw":
+        return x.copy(), False
+    if layout == "nhwc":
+        return np.ascontiguousarray(x.transpose(last_axes)), True
+    if layout == "nchw-in-nhwc-memory":
+        stored = np.ascontiguousarray(x.transpose(last_axes))
+        back = (0, x.ndim - 1, *range(1, x.ndim - 1))
+        return stored.transpose(back), False
+    # a strided view: every other channel of a twice-as-wide array
+    wide = np.repeat(x, 2, axis=1)
+    view = wide[:, ::2]
+    assert not view.flags.c_contiguous
+    return view, False
+
+
+def _to_nchw(y: np.ndarray, channels_last: bool) -> np.ndarray:
+    if not channels_last:
+        return y
+    return y.transpose(0, y.ndim - 1, *range(1, y.ndim - 1))
+
+
+def _ref_args(c: dict[str, Any]) -> tuple[Any, ...]:
+    return c["kernel_size"], c["stride"], c["padding"], c["dilation"], c["ceil_mode"]
+
+
+def _geometry(c: dict[str, Any]) -> PoolGeometry:
+    return pool_geometry(c["spatial"], *_ref_args(c))
+
+
+CASES = [
+    pytest.param(seed, layout, id=f"seed{seed}-{layout}")
+    for seed in range(24)
+    for layout in LAYOUTS
+]
+
+
+@pytest.mark.parametrize(("seed", "layout"), CASES)
+def test_max_pool_matches_reference(seed: int, layout: str, threads: None) -> None:
+    c = _config(seed)
+    dtype = (np.float32, np.float64)[seed % 2]
+    cnnblocks.set_num_threads(1 + (seed // 2) % 2)
+    shape = (int(c["rng"].integers(1, 4)), int(c["rng"].integers(2, 5)), *c["spatial"])
+    x = _data(c["rng"], shape, dtype, seed)
+    g = _geometry(c)
+    want_y, want_idx = reference.max_pool(x, *_ref_args(c))
+
+    arg, last = _in_layout(x, layout)
+    assert fast_pool.supports(arg, g)
+    y, idx = fast_pool.max_pool_forward(arg, g, last, True)
+    y_only, none = fast_pool.max_pool_forward(arg, g, last, False)
+    assert none is None
+    assert y.dtype == dtype and idx is not None and idx.dtype == np.int32
+    assert_array_equal(_to_nchw(y, last), want_y, err_msg=f"max_pool values, case {c}")
+    assert_array_equal(_to_nchw(y_only, last), want_y, err_msg="max_pool without indices")
+    assert_array_equal(_to_nchw(idx, last), want_idx, err_msg=f"max_pool indices, case {c}")
+
+    grad_y = c["rng"].standard_normal(want_y.shape).astype(dtype)
+    gy_arg, _ = _in_layout(grad_y, layout)
+    grad_x = fast_pool.max_pool_backward(gy_arg, idx, g, last, arg.shape)
+    assert grad_x.dtype == dtype and grad_x.shape == arg.shape
+    want_gx = reference.max_pool_backward(grad_y, x, *_ref_args(c))
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    assert_allclose(_to_nchw(grad_x, last), want_gx, rtol=tol, atol=tol,
+                    err_msg=f"max_pool backward, case {c}")
+
+
+@pytest.mark.parametrize(("seed", "layout"), CASES)
+def test_avg_pool_matches_reference(seed: int, layout: str, threads: None) -> None:
+    c = _config(seed + 100)
+    dtype = (np.float32, np.float64)[seed % 2]
+    cnnblocks.set_num_threads(1 + (seed // 2) % 2)
+    rng = c["rng"]
+    shape = (int(rng.integers(1, 4)), int(rng.integers(2, 5)), *c["spatial"])
+    x = rng.standard_normal(shape).astype(dtype)
+    include = bool(seed % 2)
+    override = 3 if seed % 5 == 4 else None
+    g = _geometry(c)
+    want = reference.avg_pool(x, *_ref_args(c), include, override)
+
+    arg, last = _in_layout(x, layout)
+    y = fast_pool.avg_pool_forward(arg, g, last, include, override)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    assert y.dtype == dtype
+    assert_allclose(_to_nchw(y, last), want, rtol=tol, atol=tol, err_msg=f"avg_pool, case {c}")
+
+    grad_y = rng.standard_normal(want.shape).astype(dtype)
+    gy_arg, _ = _in_layout(grad_y, layout)
+    grad_x = fast_pool.avg_pool_backward(gy_arg, g, last, include, override, arg.shape)
+    want_gx = reference.avg_pool_backward(grad_y, x.shape, *_ref_args(c), include, override)
+    assert grad_x.dtype == dtype and grad_x.shape == arg.shape
+    assert_allclose(_to_nchw(grad_x, last), want_gx, rtol=tol, atol=tol,
+                    err_msg=f"avg_pool backward, case {c}")
+
+
+@pytest.mark.parametrize("layout", ["nchw", "nhwc"])
+def test_window_of_only_minus_inf_reports_its_first_real_cell(layout: str) -> None:
+    # PyTorch starts every window at its first real cell; -inf never beats -inf, and the padding
+    # (also -inf) must not be reported.
+    x = np.full((1, 1, 3, 3), -np.inf, np.float32)
+    g = pool_geometry((3, 3), 2, 2, 1)
+    arg, last = _in_layout(x, layout)
+    _, idx = fast_pool.max_pool_forward(arg, g, last, True)
+    assert idx is not None
+    assert _to_nchw(idx, last)[0, 0].tolist() == [[0, 1], [3, 4]]
+
+
+def test_ties_go_to_the_first_cell_in_row_major_order() -> None:
+    # window [[1, 5], [5, 5]]: the first 5 in row-major order is (0, 1) -> flat index 1, not the
+    # first one down the columns; a separable pass in the wrong order would give 2.
+    x = np.array([[[[1, 5], [5, 5]]]], np.float32)
+    g = pool_geometry((2, 2), 2)
+    _, idx = fast_pool.max_pool_forward(x, g, False, True)
+    assert idx is not None and int(idx[0, 0, 0, 0]) == 1
+
+
+def test_nan_wins_and_the_last_nan_gives_the_index() -> None:
+    nan = np.nan
+    x = np.array([[[[nan, 9], [nan, 1]]]], np.float64)
+    g = pool_geometry((2, 2), 2)
+    y, idx = fast_pool.max_pool_forward(x, g, False, True)
+    assert idx is not None and np.isnan(y[0, 0, 0, 0]) and int(idx[0, 0, 0, 0]) == 2
+
+
+def test_channels_last_memory_stays_channels_last_without_a_copy() -> None:
+    x_nhwc = np.random.default_rng(0).standard_normal((2, 9, 8, 5)).astype(np.float32)
+    x = x_nhwc.transpose(0, 3, 1, 2)  # NCHW shape, NHWC memory (PyTorch's channels_last)
+    g = pool_geometry((9, 8), 3, 2, 1)
+    y, _ = fast_pool.max_pool_forward(x, g, False, False)
+    assert y.shape == (2, 5, 5, 4)
+    assert y.transpose(0, 2, 3, 1).flags.c_contiguous  # same memory format as the input
+
+
+def test_three_dimensional_windows_stay_on_the_numpy_path() -> None:
+    x = np.zeros((1, 1, 4, 4, 4), np.float32)
+    assert not fast_pool.supports(x, pool_geometry((4, 4, 4), 2))
+    assert not fast_pool.supports(x[..., 0].astype(np.float16), pool_geometry((4, 4), 2))
