@@ -127,7 +127,9 @@ def rgb_png(tmp_path: Path) -> tuple[Path, np.ndarray]:
     return path, pixels
 
 
-def test_pool_max_per_channel_matches_window_maxima(tmp_path: Path, rgb_png: tuple[Path, np.ndarray]) -> None:
+def test_pool_max_per_channel_matches_window_maxima(
+    tmp_path: Path, rgb_png: tuple[Path, np.ndarray]
+) -> None:
     source, pixels = rgb_png
     out = tmp_path / "out.png"
     result = run("pool", str(source), "-o", str(out), "-k", "2")
@@ -174,8 +176,10 @@ def test_pool_with_stride_padding_to_jpeg(tmp_path: Path, rgb_png: tuple[Path, n
         (lambda d, src: ["pool", str(src), "-o", str(d / "out.xyz")], "extension"),
         (lambda d, src: ["pool", str(src), "-o", str(d / "out.png"), "-k", "9"], "< 1 along H"),
         (lambda d, src: ["pool", str(src), "-o", str(d / "out.png"), "-m", "median"], "'mode'"),
-        (lambda d, src: ["pool", str(src), "-o", str(d / "out.png"), "-m", "lp", "--p", "0.5"],
-         "'p'"),
+        (
+            lambda d, src: ["pool", str(src), "-o", str(d / "out.png"), "-m", "lp", "--p", "0.5"],
+            "'p'",
+        ),
         (lambda d, src: ["pool", str(src), "-o", str(d / "no" / "out.png")], "No such"),
     ],
 )
@@ -226,22 +230,41 @@ def test_plot_activations_bad_input(tmp_path: Path, args: list[str], fragment: s
 
 def test_gradflow_prints_a_table_and_writes_figures(tmp_path: Path) -> None:
     out = tmp_path / "figs"
-    result = run("gradflow", "--quick", "--depth", "3", "--width", "8", "--batch-size", "16",
-                 "-a", "sigmoid", "-a", "relu", "-i", "xavier", "-o", str(out))
+    result = run(
+        "gradflow",
+        "--quick",
+        "--depth",
+        "3",
+        "--width",
+        "8",
+        "--batch-size",
+        "16",
+        "-a",
+        "sigmoid",
+        "-a",
+        "relu",
+        "-i",
+        "xavier",
+        "-o",
+        str(out),
+    )
     assert result.exit_code == 0, result.stderr
-    assert "sigmoid" in result.stdout and "relu" in result.stdout
+    assert "sigmoid" in result.stdout
+    assert "relu" in result.stdout
     assert "bound 1/4" in result.stdout
     assert sorted(p.name for p in out.iterdir()) == ["layer-norms.png", "sigmoid-attenuation.png"]
 
 
 def test_gradflow_bad_input(tmp_path: Path) -> None:
-    assert_one_line_error(run("gradflow", "--quick", "-a", "swishy", "-o", str(tmp_path / "f")),
-                          "swishy")
+    assert_one_line_error(
+        run("gradflow", "--quick", "-a", "swishy", "-o", str(tmp_path / "f")), "swishy"
+    )
     assert_no_files_but(tmp_path)
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    assert_one_line_error(run("gradflow", "--quick", "--depth", "2", "-o", str(blocker)),
-                          "Not a directory")
+    assert_one_line_error(
+        run("gradflow", "--quick", "--depth", "2", "-o", str(blocker)), "Not a directory"
+    )
 
 
 # ---- train ---------------------------------------------------------------------------------
@@ -249,8 +272,20 @@ def test_gradflow_bad_input(tmp_path: Path) -> None:
 
 def test_train_mlp_on_digits_and_save(tmp_path: Path) -> None:
     target = tmp_path / "model.npz"
-    result = run("train", "--model", "mlp", "--depth", "1", "--width", "16", "--epochs", "1",
-                 "--no-progress", "--save", str(target))
+    result = run(
+        "train",
+        "--model",
+        "mlp",
+        "--depth",
+        "1",
+        "--width",
+        "16",
+        "--epochs",
+        "1",
+        "--no-progress",
+        "--save",
+        str(target),
+    )
     assert result.exit_code == 0, result.stderr
     assert "test accuracy:" in result.stdout
     with np.load(target) as saved:
@@ -269,11 +304,20 @@ def test_train_lenet_on_idx_files(tmp_path: Path) -> None:
     for name, n in (("train", 40), ("test", 10)):
         _write_idx(tmp_path / f"{name}-images", rng.integers(0, 256, (n, 12, 12)))
         _write_idx(tmp_path / f"{name}-labels", rng.integers(0, 3, n))
-    result = run("train", "--epochs", "1", "--no-progress",
-                 "--train-images", str(tmp_path / "train-images"),
-                 "--train-labels", str(tmp_path / "train-labels"),
-                 "--test-images", str(tmp_path / "test-images"),
-                 "--test-labels", str(tmp_path / "test-labels"))
+    result = run(
+        "train",
+        "--epochs",
+        "1",
+        "--no-progress",
+        "--train-images",
+        str(tmp_path / "train-images"),
+        "--train-labels",
+        str(tmp_path / "train-labels"),
+        "--test-images",
+        str(tmp_path / "test-images"),
+        "--test-labels",
+        str(tmp_path / "test-labels"),
+    )
     assert result.exit_code == 0, result.stderr
     assert "40 train, 10 test" in result.stdout
 

@@ -119,7 +119,9 @@ def test_max_pool_matches_reference(seed: int, layout: str, threads: None) -> No
     y, idx = fast_pool.max_pool_forward(arg, g, last, True)
     y_only, none = fast_pool.max_pool_forward(arg, g, last, False)
     assert none is None
-    assert y.dtype == dtype and idx is not None and idx.dtype == np.int32
+    assert y.dtype == dtype
+    assert idx is not None
+    assert idx.dtype == np.int32
     assert_array_equal(_to_nchw(y, last), want_y, err_msg=f"max_pool values, case {c}")
     assert_array_equal(_to_nchw(y_only, last), want_y, err_msg="max_pool without indices")
     assert_array_equal(_to_nchw(idx, last), want_idx, err_msg=f"max_pool indices, case {c}")
@@ -127,7 +129,8 @@ def test_max_pool_matches_reference(seed: int, layout: str, threads: None) -> No
     grad_y = c["rng"].standard_normal(want_y.shape).astype(dtype)
     gy_arg, _ = _in_layout(grad_y, layout)
     grad_x = fast_pool.max_pool_backward(gy_arg, idx, g, last, arg.shape)
-    assert grad_x.dtype == dtype and grad_x.shape == arg.shape
+    assert grad_x.dtype == dtype
+    assert grad_x.shape == arg.shape
     want_gx = reference.max_pool_backward(grad_y, x, *_ref_args(c))
     tol = 1e-5 if dtype == np.float32 else 1e-12
     assert_allclose(_to_nchw(grad_x, last), want_gx, rtol=tol, atol=tol,
@@ -157,7 +160,8 @@ def test_avg_pool_matches_reference(seed: int, layout: str, threads: None) -> No
     gy_arg, _ = _in_layout(grad_y, layout)
     grad_x = fast_pool.avg_pool_backward(gy_arg, g, last, include, override, arg.shape)
     want_gx = reference.avg_pool_backward(grad_y, x.shape, *_ref_args(c), include, override)
-    assert grad_x.dtype == dtype and grad_x.shape == arg.shape
+    assert grad_x.dtype == dtype
+    assert grad_x.shape == arg.shape
     assert_allclose(_to_nchw(grad_x, last), want_gx, rtol=tol, atol=tol,
                     err_msg=f"avg_pool backward, case {c}")
 
@@ -180,7 +184,8 @@ def test_ties_go_to_the_first_cell_in_row_major_order() -> None:
     x = np.array([[[[1, 5], [5, 5]]]], np.float32)
     g = pool_geometry((2, 2), 2)
     _, idx = fast_pool.max_pool_forward(x, g, False, True)
-    assert idx is not None and int(idx[0, 0, 0, 0]) == 1
+    assert idx is not None
+    assert int(idx[0, 0, 0, 0]) == 1
 
 
 def test_nan_wins_and_the_last_nan_gives_the_index() -> None:
@@ -188,7 +193,9 @@ def test_nan_wins_and_the_last_nan_gives_the_index() -> None:
     x = np.array([[[[nan, 9], [nan, 1]]]], np.float64)
     g = pool_geometry((2, 2), 2)
     y, idx = fast_pool.max_pool_forward(x, g, False, True)
-    assert idx is not None and np.isnan(y[0, 0, 0, 0]) and int(idx[0, 0, 0, 0]) == 2
+    assert idx is not None
+    assert np.isnan(y[0, 0, 0, 0])
+    assert int(idx[0, 0, 0, 0]) == 2
 
 
 def test_channels_last_memory_stays_channels_last_without_a_copy() -> None:

@@ -1,4 +1,4 @@
-"""`shape --compare`: other frameworks' output sizes, checked against SEMANTICS.md's measured numbers."""
+"""`shape --compare`: other frameworks' output sizes, checked against SEMANTICS.md's numbers."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def _sizes(*args: object, **kwargs: object) -> dict[str, tuple[int, ...] | None]
 @pytest.mark.parametrize(
     ("length", "kernel", "stride", "pad", "torch_onnx", "paddle"),
     [
-        # SEMANTICS.md, "Ceil mode (PyTorch = ONNX)": checks (L,k,s,p) -> 3, 3, 16; Paddle gives 4, 4, 17.
+        # SEMANTICS.md, "Ceil mode (PyTorch = ONNX)": (L,k,s,p) -> 3, 3, 16; Paddle 4, 4, 17.
         (9, 4, 4, 2, 3, 4),
         (5, 2, 2, 1, 3, 4),
         (32, 1, 2, 0, 16, 17),

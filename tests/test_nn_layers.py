@@ -234,7 +234,7 @@ def test_whole_cnn_with_loss_gradients() -> None:
         ReLU(),
         Linear(4, 3, rng=g, dtype=F64),
     )
-    x = g.standard_normal((4, 1, 6, 6))
+    x = g.standard_normal((4, 1, 8, 8))  # conv 7x7, pool 3x3, conv 2x2, pool 1x1
     check_loss_network(model, _ce(np.array([0, 2, 1, 2])), x)
 
 

@@ -29,7 +29,8 @@ def _fields(template: str) -> set[str]:
 @pytest.mark.parametrize("key", sorted(TEXT))
 def test_every_text_has_both_languages_with_the_same_fields(key: str) -> None:
     english, chinese = TEXT[key]
-    assert english.strip() and chinese.strip()
+    assert english.strip()
+    assert chinese.strip()
     assert _fields(english) == _fields(chinese), key
     assert any("\u4e00" <= ch <= "\u9fff" for ch in chinese), key  # really Chinese
 
@@ -44,19 +45,31 @@ def test_translate_fills_numbers_and_rejects_unknown_language() -> None:
 def test_render_html_escapes_text_and_keeps_images_relative() -> None:
     section = Section("k", "A <b> title", "claim & more", "method", verdict="ok", holds=True)
     section.blocks += [
-        Paragraph("x < y"), Note("note"), Figure("figures/a.png", "alt \"q\"", "cap"),
+        Paragraph("x < y"),
+        Note("note"),
+        Figure("figures/a.png", 'alt "q"', "cap"),
         Table(["h1", "h2"], [["1", "<2>"]], "caption"),
     ]
     page = render_html(
-        Report("zh", "T", "sub", {"claim": "C", "method": "M", "verdict": "V", "environment": "E"},
-               [section], [("numpy", "2.x")])
+        Report(
+            "zh",
+            "T",
+            "sub",
+            {"claim": "C", "method": "M", "verdict": "V", "environment": "E"},
+            [section],
+            [("numpy", "2.x")],
+        )
     )
     assert page.startswith("<!DOCTYPE html>")
-    assert '<html lang="zh">' in page and '<meta charset="utf-8">' in page
-    assert "A &lt;b&gt; title" in page and "x &lt; y" in page and "&lt;2&gt;" in page
+    assert '<html lang="zh">' in page
+    assert '<meta charset="utf-8">' in page
+    assert "A &lt;b&gt; title" in page
+    assert "x &lt; y" in page
+    assert "&lt;2&gt;" in page
     assert '<img src="figures/a.png" alt="alt &quot;q&quot;"' in page
     assert 'class="verdict holds"' in page
-    assert "<script" not in page and "http" not in page  # nothing to fetch from a server
+    assert "<script" not in page  # nothing to fetch from a server
+    assert "http" not in page
 
 
 def test_shift_on_canvas_moves_without_cropping() -> None:
@@ -87,11 +100,16 @@ def test_max_pooling_keeps_a_feature_that_moves_inside_its_window() -> None:
     image[0, 1, 1] = 1.0
     conv1, max1, avg1 = translation_invariance(image, np.ones((1, 1, 1)), (1,))
     assert (conv1.stage, max1.stage, avg1.stage) == (
-        "conv", "conv + max pool 2x2", "conv + avg pool 2x2"
+        "conv",
+        "conv + max pool 2x2",
+        "conv + avg pool 2x2",
     )
-    assert conv1.unchanged == 0.0 and conv1.relative_change == 2.0  # |-1| + |+1| over 1
-    assert max1.unchanged == 1.0 and max1.relative_change == 0.0
-    assert avg1.unchanged == 1.0 and avg1.relative_change == 0.0  # same window, same mean
+    assert conv1.unchanged == 0.0  # |-1| + |+1| over 1
+    assert conv1.relative_change == 2.0
+    assert max1.unchanged == 1.0
+    assert max1.relative_change == 0.0
+    assert avg1.unchanged == 1.0  # same window, same mean
+    assert avg1.relative_change == 0.0
 
 
 def test_lenet_first_fc_sizes_match_the_models() -> None:
@@ -111,20 +129,24 @@ def test_lenet_first_fc_sizes_match_the_models() -> None:
         assert first_fc.weight.value.shape[1] == lenet_flat_features(size, True)
 
 
-@pytest.mark.parametrize("lang", ["en", "zh"])
-def test_cheap_sections_in_both_languages(tmp_path: Path, lang: str) -> None:
+def test_cheap_sections_in_chinese(tmp_path: Path) -> None:
+    # English runs end to end in test_report_e2e.py; here the same sections in Chinese.
     from cnnblocks.report.activation_claims import sigmoid_relu_section
     from cnnblocks.report.pooling_claims import output_size_section, summary_section
 
-    ctx = ReportContext(tmp_path, lang, "tiny", 0)
+    ctx = ReportContext(tmp_path, "zh", "tiny", 0)
     for build in (summary_section, output_size_section, sigmoid_relu_section):
         section = build(ctx)
         assert section.holds is True, (section.key, section.verdict)
-        assert section.claim and section.method and section.verdict
-        if lang == "zh":
-            assert "成立" in section.verdict
+        assert section.claim
+        assert section.method
+        assert section.verdict
+        assert "成立" in section.verdict
     assert {p.name for p in (tmp_path / "figures").iterdir()} == {
-        "s1-worked-example.png", "s1-digit.png", "s1-digit-sheet.png", "s5-sigmoid-relu.png"
+        "s1-worked-example.png",
+        "s1-digit.png",
+        "s1-digit-sheet.png",
+        "s5-sigmoid-relu.png",
     }
 
 

@@ -12,11 +12,24 @@ from cnnblocks.cli import app
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
-SECTION_IDS = ("pooling-summarises", "output-size", "translation", "parameters", "sigmoid-relu",
-               "vanishing-gradients", "lenet")
+SECTION_IDS = (
+    "pooling-summarises",
+    "output-size",
+    "translation",
+    "parameters",
+    "sigmoid-relu",
+    "vanishing-gradients",
+    "lenet",
+)
 
 
 @pytest.fixture(scope="module")

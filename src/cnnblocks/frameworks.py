@@ -2,8 +2,8 @@
 
 Pure functions over integers; nothing here imports a framework. The rules come from
 ``SEMANTICS.md`` (PyTorch 2.13, ONNX 1.23 and onnxruntime 1.32, TensorFlow 2.21 / Keras 3.15,
-PaddlePaddle 3.3, run side by side), per spatial axis with kernel ``k``, stride ``S``, dilation ``d``
-and padding ``p1`` (before) / ``p2`` (after):
+PaddlePaddle 3.3, run side by side), per spatial axis with kernel ``k``, stride ``S``, dilation
+``d`` and padding ``p1`` (before) / ``p2`` (after):
 
 - floor mode, everyone: ``L_out = floor((L + p1 + p2 - d (k - 1) - 1) / S) + 1``;
 - ceil mode, PyTorch = ONNX = cnnblocks: the ceiling, then ``L_out -= 1`` when the last window
@@ -120,7 +120,9 @@ def compare_frameworks(
             ours,
             f"pads {_pairs(pads)}, {rounding} mode",
             "follows PyTorch and ONNX: ceil mode drops a last window that would start in the "
-            "right padding" if ceil_mode else "",
+            "right padding"
+            if ceil_mode
+            else "",
         )
     ]
     answers.append(_pytorch(settings, ours))
@@ -171,13 +173,17 @@ def _pytorch(st: _Settings, ours: tuple[int, ...]) -> FrameworkAnswer:
     name = "PyTorch"
     if st.mode is not None and st.mode != "VALID":
         return FrameworkAnswer(
-            name, None, f"padding={st.mode!r} is not accepted",
+            name,
+            None,
+            f"padding={st.mode!r} is not accepted",
             "torch.nn.functional.max_pool2d takes no padding strings (only convolutions take "
             "'same'); pass the pads as ints, or F.pad first if they are uneven",
         )
     if not st.symmetric:
         return FrameworkAnswer(
-            name, None, "one pad per axis only",
+            name,
+            None,
+            "one pad per axis only",
             f"asymmetric padding {_pairs(st.pads)} cannot be expressed (pytorch#71362); the "
             "workaround F.pad(x, ..., value=-inf) + padding=0 is slow",
         )
@@ -186,9 +192,11 @@ def _pytorch(st: _Settings, ours: tuple[int, ...]) -> FrameworkAnswer:
     how = f"padding={pad_each}, ceil_mode={st.ceil_mode}"
     if any(p > lim for p, lim in zip(pad_each, limits, strict=True)):
         return FrameworkAnswer(
-            name, None, how,
+            name,
+            None,
+            how,
             f"rejected: PyTorch requires pad <= ((k - 1)*d + 1)//2 = {tuple(limits)} "
-            "(\"pad should be at most half of effective kernel size\")",
+            '("pad should be at most half of effective kernel size")',
         )
     got = st.sizes_with(st.ceil_mode, drop=True)
     return FrameworkAnswer(name, got, how, _agree(ours, got, "differs"))
@@ -196,17 +204,22 @@ def _pytorch(st: _Settings, ours: tuple[int, ...]) -> FrameworkAnswer:
 
 def _onnx(st: _Settings, ours: tuple[int, ...]) -> FrameworkAnswer:
     name = "ONNX"
+    got: tuple[int, ...] | None
     if st.mode in ("SAME", "SAME_UPPER", "SAME_LOWER"):
         auto = "SAME_LOWER" if st.mode == "SAME_LOWER" else "SAME_UPPER"
         got = st.same_sizes
         return FrameworkAnswer(
-            name, got, f"auto_pad={auto!r}",
+            name,
+            got,
+            f"auto_pad={auto!r}",
             _agree(ours, got, "auto_pad SAME ignores ceil_mode: L_out = ceil(L / S)"),
         )
     pads = [p for p, _ in st.pads] + [q for _, q in st.pads]  # ONNX: all begins, then all ends
     got = st.sizes_with(st.ceil_mode, drop=True)
     return FrameworkAnswer(
-        name, got, f"pads={pads}, ceil_mode={int(st.ceil_mode)}",
+        name,
+        got,
+        f"pads={pads}, ceil_mode={int(st.ceil_mode)}",
         _agree(ours, got, "differs"),
     )
 
@@ -221,7 +234,9 @@ def _onnxruntime(st: _Settings, ours: tuple[int, ...]) -> FrameworkAnswer:
         if too_big:
             p, k = too_big[0]
             return FrameworkAnswer(
-                name, None, spec.how,
+                name,
+                None,
+                spec.how,
                 f"rejected: onnxruntime requires every pad < kernel (got pad {p}, kernel {k}); "
                 "the ONNX spec itself allows it",
             )
@@ -232,7 +247,9 @@ def _tensorflow(st: _Settings, ours: tuple[int, ...]) -> FrameworkAnswer:
     name = "TensorFlow/Keras"
     if any(d != 1 for d in st.dilation):
         return FrameworkAnswer(
-            name, None, "no dilation",
+            name,
+            None,
+            "no dilation",
             "keras.layers.MaxPooling2D has no dilation (tf.nn.pool has one only with strides 1)",
         )
     valid = st.sizes_with(False, drop=True)
@@ -241,7 +258,9 @@ def _tensorflow(st: _Settings, ours: tuple[int, ...]) -> FrameworkAnswer:
         return FrameworkAnswer(name, same, "padding='same'", _agree(ours, same, "differs"))
     if st.mode == "SAME_LOWER":
         return FrameworkAnswer(
-            name, same, "padding='same' (odd cell after, not before)",
+            name,
+            same,
+            "padding='same' (odd cell after, not before)",
             "TF has only SAME_UPPER: the same size, but the windows sit one cell differently",
         )
     zero = all(p == (0, 0) for p in st.pads)
@@ -263,11 +282,15 @@ def _tensorflow(st: _Settings, ours: tuple[int, ...]) -> FrameworkAnswer:
     )
     if upper == st.pads and not st.ceil_mode:
         return FrameworkAnswer(
-            name, same, "padding='same'",
+            name,
+            same,
+            "padding='same'",
             _agree(ours, same, "these pads are exactly TF's SAME pads"),
         )
     return FrameworkAnswer(
-        name, None, "only 'same' or 'valid'",
+        name,
+        None,
+        "only 'same' or 'valid'",
         f"explicit pads {_pairs(st.pads)} cannot be given to pooling layers; tf.pad + 'valid' "
         "works for max pooling only if padded with -inf (zero padding changes averages, "
         "tensorflow#45579)",
@@ -277,7 +300,10 @@ def _tensorflow(st: _Settings, ours: tuple[int, ...]) -> FrameworkAnswer:
 def _paddle(st: _Settings, ours: tuple[int, ...]) -> FrameworkAnswer:
     name = "Paddle"
     if any(d != 1 for d in st.dilation):
-        return FrameworkAnswer(name, None, "no dilation", "paddle.nn.functional.max_pool2d has no dilation")
+        return FrameworkAnswer(
+            name, None, "no dilation", "paddle.nn.functional.max_pool2d has no dilation"
+        )
+    got: tuple[int, ...] | None
     if st.mode in ("SAME", "SAME_UPPER", "SAME_LOWER"):
         got = st.same_sizes
         return FrameworkAnswer(name, got, "padding='SAME'", _agree(ours, got, "differs"))
@@ -285,7 +311,8 @@ def _paddle(st: _Settings, ours: tuple[int, ...]) -> FrameworkAnswer:
     how = f"padding={flat}, ceil_mode={st.ceil_mode}"
     got = st.sizes_with(st.ceil_mode, drop=False)
     note = _agree(
-        ours, got,
+        ours,
+        got,
         "Paddle's ceil mode keeps a last window that starts in the right padding (no drop, "
         "Paddle#64725); that window returns -3.4e38 or NaN",
     )

@@ -38,7 +38,7 @@ def save_parameters(model: Module, path: str | os.PathLike[str]) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **_state(model))  # type: ignore[arg-type]
+            np.savez(f, allow_pickle=False, **_state(model))
         os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):

@@ -1,7 +1,8 @@
 """The ``cnnblocks`` command line (typer).
 
 ``cnnblocks shape | pool | plot activations | gradflow | train | demo``; ``--help`` on each. Bad
-input prints one line, ``Error: ...``, on stderr and exits with code 2; no traceback, no partial file.
+input prints one line, ``Error: ...``, on stderr and exits with code 2; no traceback, no
+partial file.
 """
 
 from __future__ import annotations

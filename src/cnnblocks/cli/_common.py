@@ -75,7 +75,10 @@ def parse_ints(text: str, *, option: str, minimum: int = 1) -> tuple[int, ...]:
 
 
 def parse_padding(text: str) -> Any:
-    """Padding as typed: ``1``, ``1,2``, ``0,1,2,3`` (top, bottom, left, right), ``((0,1),(2,3))``, SAME."""
+    """Padding as typed: ``1``, ``1,2``, ``0,1,2,3`` (top, bottom, left, right), ``((0,1),(2,3))``.
+
+    Names (``SAME``, ``SAME_LOWER``, ``VALID``) are passed on upper-cased.
+    """
     stripped = text.strip()
     if stripped.replace("_", "").isalpha():
         return stripped.upper()  # normalize_padding checks the name
@@ -92,7 +95,7 @@ def parse_padding(text: str) -> Any:
 
 @contextlib.contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; rename it over ``target`` only if the block succeeds."""
+    """Yield a temporary path beside ``target``; rename it over ``target`` if the block succeeds."""
     directory = target.parent if str(target.parent) else Path(".")
     if not directory.is_dir():
         raise FileNotFoundError(2, "No such directory", str(directory))

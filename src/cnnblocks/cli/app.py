@@ -42,12 +42,15 @@ def shape(
     padding: Annotated[
         str,
         typer.Option(
-            "--padding", "-p",
+            "--padding",
+            "-p",
             help="1 | 1,2 (per axis) | 0,1,0,1 (top, bottom, left, right) | ((0,1),(0,1)) | SAME | "
             "SAME_LOWER | VALID.",
         ),
     ] = "0",
-    dilation: Annotated[str, typer.Option("--dilation", "-d", help="Gap between taps: 1 or 2,2.")] = "1",
+    dilation: Annotated[
+        str, typer.Option("--dilation", "-d", help="Gap between taps: 1 or 2,2.")
+    ] = "1",
     ceil_mode: Annotated[bool, typer.Option("--ceil-mode", help="Round the division up.")] = False,
     channels_last: Annotated[
         bool, typer.Option("--channels-last", help="The shape is N,H,W,C (NHWC).")
@@ -59,7 +62,7 @@ def shape(
         ),
     ] = False,
 ) -> None:
-    """Output shape of a pooling layer, with the formula filled in (and other frameworks' answers)."""
+    """Output shape of a pooling layer, the formula filled in (and other frameworks' answers)."""
     from cnnblocks.shapes import explain_output_shape
 
     with user_errors():
@@ -67,7 +70,10 @@ def shape(
         if len(dims) <= 2:
             dims = (1, *dims, 1) if channels_last else (1, 1, *dims)
         if len(dims) > 5:
-            die(f"INPUT_SHAPE must have at most 5 sizes (N, C and up to 3 spatial); got {input_shape!r}")
+            die(
+                "INPUT_SHAPE must have at most 5 sizes (N, C and up to 3 spatial); "
+                f"got {input_shape!r}"
+            )
         rank = len(dims) - 2
         k = parse_ints(kernel, option="--kernel")
         s = None if stride is None else parse_ints(stride, option="--stride")
@@ -112,7 +118,9 @@ def pool(
     padding: Annotated[
         str, typer.Option("--padding", "-p", help="As for `cnnblocks shape`, e.g. 0,1,0,1 or SAME.")
     ] = "0",
-    ceil_mode: Annotated[bool, typer.Option("--ceil-mode", help="Round the output size up.")] = False,
+    ceil_mode: Annotated[
+        bool, typer.Option("--ceil-mode", help="Round the output size up.")
+    ] = False,
     p: Annotated[float, typer.Option("--p", help="Exponent of the Lp pool (mode lp).")] = 2.0,
 ) -> None:
     """Pool an image file per colour channel (max, average or Lp power mean) and save the result."""
@@ -134,7 +142,9 @@ def plot_activations(
     out: Annotated[Path, typer.Option("--out", "-o", help="Figure file: .png, .svg or .pdf.")],
     name: Annotated[
         list[str] | None,
-        typer.Option("--name", "-n", help="Activation(s) to draw (repeatable); default sigmoid and relu."),
+        typer.Option(
+            "--name", "-n", help="Activation(s) to draw (repeatable); default sigmoid and relu."
+        ),
     ] = None,
     derivatives: Annotated[
         bool, typer.Option("--derivatives/--no-derivatives", help="Add the row of derivatives.")

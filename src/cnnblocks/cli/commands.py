@@ -23,7 +23,8 @@ def gradflow(
         int | None, typer.Option("--depth", help="Hidden layers (default: 20, or 10 with --quick).")
     ] = None,
     width: Annotated[
-        int | None, typer.Option("--width", help="Units per layer (default: 64, or 32 with --quick).")
+        int | None,
+        typer.Option("--width", help="Units per layer (default: 64, or 32 with --quick)."),
     ] = None,
     activation: Annotated[
         list[str] | None,
@@ -36,7 +37,9 @@ def gradflow(
     batch_size: Annotated[
         int | None, typer.Option("--batch-size", help="Digits in the batch (default 256 / 64).")
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the weights and the data split.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed of the weights and the data split.")
+    ] = 0,
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Directory for the figures (created if missing).")
     ] = Path("gradflow-figures"),
@@ -60,22 +63,32 @@ def gradflow(
 
 
 def _print_gradflow(result: InitGradientsResult) -> None:
+    import numpy as np
     from rich.console import Console
     from rich.table import Table
-
-    import numpy as np
 
     table = Table(
         title=f"Gradient norms at initialisation: {result.depth} hidden layers of width "
         f"{result.width}, batch of {result.batch_size} digits"
     )
-    for column in ("activation", "init", "||dL/dW_1||", "||dL/dW_last||", "first / last",
-                   "mean f'(x)", "saturated"):
+    for column in (
+        "activation",
+        "init",
+        "||dL/dW_1||",
+        "||dL/dW_last||",
+        "first / last",
+        "mean f'(x)",
+        "saturated",
+    ):
         table.add_column(column, justify="left" if column in ("activation", "init") else "right")
     for run in result.runs:
         w = run.weight_grad_norms
         table.add_row(
-            run.activation, run.init, f"{w[0]:.3e}", f"{w[-1]:.3e}", f"{w[0] / w[-1]:.3e}",
+            run.activation,
+            run.init,
+            f"{w[0]:.3e}",
+            f"{w[-1]:.3e}",
+            f"{w[0] / w[-1]:.3e}",
             f"{float(np.mean(run.mean_derivative)):.4f}",
             f"{100 * float(np.mean(run.saturated_fraction)):.1f}%",
         )
@@ -104,7 +117,10 @@ def _gradflow_figures(
                     (f"init: {i}", {a: result.run(a, i).weight_grad_norms for a in activations})
                     for i in inits
                 ],
-                xlabel="layer (1 = first)", ylabel="||dL/dW||", log=True, x_values=layers,
+                xlabel="layer (1 = first)",
+                ylabel="||dL/dW||",
+                log=True,
+                x_values=layers,
             ),
             out / "layer-norms.png",
         )
@@ -114,9 +130,18 @@ def _gradflow_figures(
         paths.append(
             save_figure(
                 curves_figure(
-                    [("across each sigmoid: ||dL/dx|| / ||dL/dy||",
-                      {"measured": att.activation_ratio, "mean sigma'(x)": att.mean_derivative})],
-                    xlabel="sigmoid layer", ylabel="ratio", hlines={"bound 1/4": att.bound},
+                    [
+                        (
+                            "across each sigmoid: ||dL/dx|| / ||dL/dy||",
+                            {
+                                "measured": att.activation_ratio,
+                                "mean sigma'(x)": att.mean_derivative,
+                            },
+                        )
+                    ],
+                    xlabel="sigmoid layer",
+                    ylabel="ratio",
+                    hlines={"bound 1/4": att.bound},
                     x_values=list(range(1, len(att.activation_ratio) + 1)),
                 ),
                 out / "sigmoid-attenuation.png",
@@ -152,15 +177,23 @@ def _load_data(
 @app.command()
 def train(
     model: Annotated[str, typer.Option("--model", "-m", help="lenet or mlp.")] = "lenet",
-    activation: Annotated[str, typer.Option("--activation", "-a", help="e.g. relu, sigmoid.")] = "relu",
+    activation: Annotated[
+        str, typer.Option("--activation", "-a", help="e.g. relu, sigmoid.")
+    ] = "relu",
     pool: Annotated[str, typer.Option("--pool", help="LeNet's pooling: max or avg.")] = "max",
     depth: Annotated[int, typer.Option("--depth", help="MLP hidden layers.")] = 3,
     width: Annotated[int, typer.Option("--width", help="MLP units per layer.")] = 64,
-    epochs: Annotated[int, typer.Option("--epochs", "-e", help="Passes over the training set.")] = 10,
+    epochs: Annotated[
+        int, typer.Option("--epochs", "-e", help="Passes over the training set.")
+    ] = 10,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Mini-batch size.")] = 32,
     lr: Annotated[float, typer.Option("--lr", help="Learning rate.")] = 3e-3,
-    optimizer: Annotated[str, typer.Option("--optimizer", help="adam or sgd (momentum 0.9).")] = "adam",
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the weights, split and shuffling.")] = 0,
+    optimizer: Annotated[
+        str, typer.Option("--optimizer", help="adam or sgd (momentum 0.9).")
+    ] = "adam",
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed of the weights, split and shuffling.")
+    ] = 0,
     train_images: Annotated[Path | None, typer.Option(help="IDX images for training.")] = None,
     train_labels: Annotated[Path | None, typer.Option(help="IDX labels for training.")] = None,
     test_images: Annotated[Path | None, typer.Option(help="IDX images for testing.")] = None,
@@ -168,7 +201,9 @@ def train(
     save: Annotated[
         Path | None, typer.Option("--save", help="Write the trained parameters here (.npz).")
     ] = None,
-    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bar.")] = True,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Progress bar.")
+    ] = True,
 ) -> None:
     """Train LeNet or an MLP on the digits (or IDX files) and report the test accuracy."""
     import numpy as np
@@ -197,17 +232,32 @@ def train(
         if model == "lenet":
             if len(shape) != 4 or shape[2] != shape[3]:
                 raise ParameterError(f"LeNet needs square (N, C, H, H) images. Got {shape}.")
-            net = lenet(activation, pool, in_channels=shape[1], input_size=shape[2],
-                        num_classes=classes, rng=rng)
+            net = lenet(
+                activation,
+                pool,
+                in_channels=shape[1],
+                input_size=shape[2],
+                num_classes=classes,
+                rng=rng,
+            )
         else:
-            net = mlp(depth, width, activation, in_features=int(np.prod(shape[1:])),
-                      num_classes=classes, rng=rng)
+            net = mlp(
+                depth,
+                width,
+                activation,
+                in_features=int(np.prod(shape[1:])),
+                num_classes=classes,
+                rng=rng,
+            )
         opt = (
-            Adam(net.parameters(), lr=lr) if optimizer == "adam"
+            Adam(net.parameters(), lr=lr)
+            if optimizer == "adam"
             else SGD(net.parameters(), lr=lr, momentum=0.9)
         )
-        typer.echo(f"training {model} ({activation}) on {source}: {len(train_set)} train, "
-                   f"{len(test_set)} test, {epochs} epochs")
+        typer.echo(
+            f"training {model} ({activation}) on {source}: {len(train_set)} train, "
+            f"{len(test_set)} test, {epochs} epochs"
+        )
         history = fit(net, train_set, epochs, opt, batch_size, seed, progress=progress)
         result = evaluate(net, test_set)
         typer.echo(
@@ -230,7 +280,9 @@ def demo(
     lang: Annotated[str, typer.Option("--lang", help="Language of the text: en or zh.")] = "en",
     seed: Annotated[int, typer.Option("--seed", help="Seed of every random draw.")] = 0,
     size: Annotated[str | None, typer.Option("--size", hidden=True)] = None,
-    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bar.")] = True,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Progress bar.")
+    ] = True,
 ) -> None:
     """Run every claim of the lesson and write an HTML report (DIR/index.html plus figures)."""
     from cnnblocks.report.build import build_report

@@ -45,7 +45,7 @@ def pool_image_array(
         y = lp_pool(x, power, kernel_size, stride, padding, ceil_mode=ceil_mode, data_format="NHWC")
         taps = np.prod(_pair(kernel_size))
         y = y / taps ** (1.0 / power)
-    out = np.asarray(y)[0]
+    out: np.ndarray = np.asarray(y)[0]
     return out[:, :, 0] if pixels.ndim == 2 else out
 
 
@@ -78,8 +78,12 @@ def pool_image_file(
     extensions = Image.registered_extensions()
     fmt = extensions.get(target.suffix.lower())
     if fmt is None or fmt not in Image.SAVE:
-        raise fail("pool_image", "OUT", "a file name whose extension Pillow can write (.png, .jpg, ...)",
-                   str(target))
+        raise fail(
+            "pool_image",
+            "OUT",
+            "a file name whose extension Pillow can write (.png, .jpg, ...)",
+            str(target),
+        )
     with Image.open(source) as opened:
         image = opened.convert(opened.mode if opened.mode in ("L", "LA", "RGB", "RGBA") else "RGB")
     pixels = np.asarray(image)

@@ -19,6 +19,7 @@ compile the same kernel at once (``pytest -n 2``) each end with a complete file.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -67,10 +68,8 @@ def _candidate_cache_dirs() -> list[Path]:
         found.append(Path(os.environ["CNNBLOCKS_CACHE_DIR"]))
     if os.environ.get("XDG_CACHE_HOME"):
         found.append(Path(os.environ["XDG_CACHE_HOME"]) / "cnnblocks" / "numba")
-    try:
+    with contextlib.suppress(RuntimeError):  # no home directory can be determined
         found.append(Path.home() / ".cache" / "cnnblocks" / "numba")
-    except RuntimeError:  # no home directory can be determined
-        pass
     return found
 
 
@@ -167,7 +166,7 @@ class LazyKernel:
 
 
 def jit(**options: Any) -> Callable[[Callable[..., Any]], Any]:
-    """``numba.njit`` with the disk cache when numba has a place for it (helpers called by kernels)."""
+    """``numba.njit`` with the disk cache when there is a place for it (for kernels' helpers)."""
     numba = numba_module()
     opts = {**_DEFAULT_OPTIONS, **options}
 

@@ -96,7 +96,8 @@ def _divisor(axis: _Axis, count_include_pad: bool, dtype: np.dtype[Any]) -> NDAr
     origin = np.arange(axis.out, dtype=np.int64) * axis.stride - axis.pad_before
     taps = origin[:, None] + np.arange(axis.kernel, dtype=np.int64) * axis.dilation
     inside = (taps >= -axis.pad_before) & (taps < axis.size + axis.pad_after)
-    return inside.sum(axis=1).astype(dtype)
+    counts: NDArray[Any] = inside.sum(axis=1).astype(dtype)
+    return counts
 
 
 @dataclass(frozen=True)
@@ -246,7 +247,9 @@ def max_pool_forward(
         if idx is None:
             k.global_max_fwd_nchw(xm.reshape(planes, -1), y.reshape(planes))
         else:
-            k.global_max_idx_fwd_nchw(xm.reshape(planes, -1), y.reshape(planes), idx.reshape(planes))
+            k.global_max_idx_fwd_nchw(
+                xm.reshape(planes, -1), y.reshape(planes), idx.reshape(planes)
+            )
     else:
         planes = n * c
         ph = _phases(cols)

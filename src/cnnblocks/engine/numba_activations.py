@@ -44,7 +44,7 @@ _types = _numba.core.types
 CHUNK = 1 << 16
 
 
-@_numba.extending.intrinsic
+@_numba.extending.intrinsic  # type: ignore[untyped-decorator]
 def _bits_as_float(typingctx: Any, bits: Any) -> Any:  # pragma: no cover - compiled
     """Reinterpret int32 bits as float32, int64 bits as float64 (a free register move)."""
     if bits == _types.int32:

@@ -8,13 +8,12 @@ most 1/4 for the sigmoid and exactly 0 or 1 for ReLU.
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 
 from cnnblocks._checks import check_choice
+from cnnblocks.functional import activations as _ops
 from cnnblocks.nn.module import Module, Parameter
 
 __all__ = [
@@ -50,11 +49,6 @@ SATURATION_THRESHOLD = 0.01
 _PIECEWISE_LINEAR = frozenset({"relu", "relu6", "leaky_relu", "thresholded_relu", "hardsigmoid"})
 
 
-def _functional() -> ModuleType:
-    # Resolved by name at call time: the layer dispatches on the activation's name anyway.
-    return importlib.import_module("cnnblocks.functional.activations")
-
-
 class Activation(Module):
     """Elementwise activation layer chosen by name.
 
@@ -87,19 +81,19 @@ class Activation(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``y = f(x)``."""
-        fwd = getattr(_functional(), f"{self.activation_name}_forward")
+        fwd = getattr(_ops, f"{self.activation_name}_forward")
         y, self._ctx = fwd(x, **self.kwargs)
         self.last_input = x
         return np.asarray(y)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """``dL/dx = dL/dy · f′(x)``."""
-        bwd = getattr(_functional(), f"{self.activation_name}_backward")
+        bwd = getattr(_ops, f"{self.activation_name}_backward")
         return np.asarray(bwd(grad_out, self._saved(self._ctx)))
 
     def derivative(self) -> np.ndarray:
         """``f′(x)`` at the last forward input (what multiplies the gradient going back)."""
-        grad = getattr(_functional(), f"{self.activation_name}_grad")
+        grad = getattr(_ops, f"{self.activation_name}_grad")
         return np.asarray(grad(self._saved(self.last_input), **self.kwargs))
 
     def saturated(self, derivative: np.ndarray) -> np.ndarray:
@@ -171,12 +165,12 @@ class PReLU(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Apply the learned slope to the negative part."""
-        y, self._ctx = _functional().prelu_forward(x, self.weight.value)
+        y, self._ctx = _ops.prelu_forward(x, self.weight.value)
         return np.asarray(y)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """Return dL/dx; add dL/da into the slope's gradient."""
-        grad_x, grad_a = _functional().prelu_backward(grad_out, self._saved(self._ctx))
+        grad_x, grad_a = _ops.prelu_backward(grad_out, self._saved(self._ctx))
         self.weight.grad += np.asarray(grad_a).reshape(self.weight.grad.shape)
         return np.asarray(grad_x)
 

@@ -8,19 +8,14 @@ Each layer stores the operator's :class:`~cnnblocks.autograd.Context` on forward
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 
+from cnnblocks.functional import pooling as _ops
 from cnnblocks.nn.module import Module
 
 __all__ = ["AdaptiveAvgPool2d", "AvgPool2d", "GlobalAvgPool2d", "GlobalMaxPool2d", "MaxPool2d"]
-
-
-def _functional() -> ModuleType:
-    return importlib.import_module("cnnblocks.functional.pooling")
 
 
 class _Pool(Module):
@@ -34,7 +29,7 @@ class _Pool(Module):
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Pool an ``(N, C, H, W)`` batch."""
         self._check_input(x, "(N, C, H, W)", x.ndim == 4)
-        y, self._ctx = getattr(_functional(), f"{self._op}_forward")(x, **self.kwargs)
+        y, self._ctx = getattr(_ops, f"{self._op}_forward")(x, **self.kwargs)
         return np.asarray(y)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
@@ -63,9 +58,10 @@ class AvgPool2d(_Pool):
 
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
                  ceil_mode: bool = False, count_include_pad: bool = True,
-                 divisor_override: int | None = None) -> None:
+                 divisor_override: int | None = None, dilation: Any = 1) -> None:
         super().__init__(kernel_size=kernel_size, stride=stride, padding=padding,
-                         ceil_mode=ceil_mode, count_include_pad=count_include_pad,
+                         dilation=dilation, ceil_mode=ceil_mode,
+                         count_include_pad=count_include_pad,
                          divisor_override=divisor_override)
 
 

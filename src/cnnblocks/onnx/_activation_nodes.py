@@ -30,10 +30,7 @@ from cnnblocks.functional import activations as _act
 from cnnblocks.functional.softmax import log_softmax, softmax
 from cnnblocks.onnx._attributes import FUNC, AttributeSpec
 
-__all__ = ["ACTIVATION_NODES", "ActivationNode", "clip_node", "prelu_node"]
-
-NodeFn = Callable[[Sequence[np.ndarray | None], dict[str, Any], int], list[np.ndarray]]
-
+__all__ = ["ACTIVATION_NODES", "CLIP_ATTRIBUTES", "ActivationNode", "clip_node", "prelu_node"]
 
 class ActivationNode:
     """A one-input, one-output ONNX node: its attributes and how to run it."""

@@ -149,6 +149,8 @@ def run_node(
         return op.run(arrays, attrs, num_outputs)
     # NumPy has no bfloat16 arithmetic (it comes from ml_dtypes); compute in float32, round back.
     bf16 = next(a.dtype for a in arrays if a is not None and _is_bfloat16(a))
-    widened = [a.astype(np.float32) if _is_bfloat16(a) else a for a in arrays]  # type: ignore[union-attr]
+    widened = [
+        a.astype(np.float32) if a is not None and _is_bfloat16(a) else a for a in arrays
+    ]
     outputs = op.run(widened, attrs, num_outputs)
     return [o.astype(bf16) if o.dtype == np.float32 else o for o in outputs]

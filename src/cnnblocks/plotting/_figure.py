@@ -1,4 +1,4 @@
-"""Figures through matplotlib's object API on the Agg canvas: no pyplot, no display, no global state."""
+"""Figures through matplotlib's object API on the Agg canvas: no pyplot, display or global state."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ FIGURE_FORMATS = ("png", "svg", "pdf")
 
 
 def new_figure(width: float, height: float, *, dpi: int = 100) -> Figure:
-    """A figure of ``width`` x ``height`` inches with an Agg canvas attached (thread-safe, headless)."""
+    """A ``width`` x ``height`` inch figure with its own Agg canvas (thread-safe, headless)."""
     fig = Figure(figsize=(width, height), dpi=dpi, layout="constrained")
     FigureCanvasAgg(fig)
     return fig

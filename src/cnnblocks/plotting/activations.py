@@ -1,9 +1,9 @@
 """The lesson's activation figure: each function on top, its derivative below.
 
 The lesson plots Sigmoid (red) and ReLU (green) side by side over ``x = np.arange(-10, 10, 0.1)``
-with the labels ``$y=Sigmoid(x)$`` at (-9, 0.9) and ``$y=ReLU(x)$`` at (-3, 9), axis labels ``x`` and
-``y``. We keep that row exactly and add a row with the derivatives: σ′ with its bound 1/4 (reached
-at x = 0) and relu′, which is 1 for x > 0 (and 0 at 0, our choice, as PyTorch's).
+with the labels ``$y=Sigmoid(x)$`` at (-9, 0.9) and ``$y=ReLU(x)$`` at (-3, 9), axis labels
+``x`` and ``y``. We keep that row exactly and add a row with the derivatives: σ′ with its bound
+1/4 (reached at x = 0) and relu′, which is 1 for x > 0 (and 0 at 0, our choice, as PyTorch's).
 """
 
 from __future__ import annotations
@@ -66,13 +66,18 @@ def available_activations() -> list[str]:
 
     names = getattr(module, "__all__", dir(module))
     return sorted(
-        n for n in names
-        if not n.endswith("_grad") and n not in _NEEDS_PARAMETERS and callable(getattr(module, n, None))
+        n
+        for n in names
+        if not n.endswith("_grad")
+        and n not in _NEEDS_PARAMETERS
+        and callable(getattr(module, n, None))
         and callable(getattr(module, f"{n}_grad", None))
     )
 
 
-def activation_functions(name: str, *, func: str = "activation_figure") -> tuple[Activation, Activation]:
+def activation_functions(
+    name: str, *, func: str = "activation_figure"
+) -> tuple[Activation, Activation]:
     """``(f, f_grad)`` for an activation name, e.g. ``'sigmoid'``; unknown names are rejected."""
     from cnnblocks.functional import activations as module
 
@@ -89,7 +94,9 @@ def _display(name: str) -> str:
     return DISPLAY_NAMES.get(name, name.replace("_", r"\_"))
 
 
-def activation_figure(names: Sequence[str] = ("sigmoid", "relu"), *, derivatives: bool = True) -> Figure:
+def activation_figure(
+    names: Sequence[str] = ("sigmoid", "relu"), *, derivatives: bool = True
+) -> Figure:
     """Plot each activation over the lesson's grid, one column each, derivatives in a second row.
 
     Parameters
@@ -97,7 +104,8 @@ def activation_figure(names: Sequence[str] = ("sigmoid", "relu"), *, derivatives
     names : sequence of str
         Activation names; the default is the lesson's figure.
     derivatives : bool
-        Add the row of derivatives f′(x); the sigmoid panel marks the bound 1/4 and its maximum at 0.
+        Add the row of derivatives f′(x); the sigmoid panel marks the bound 1/4 and its maximum
+        at 0.
 
     Returns
     -------
@@ -135,7 +143,10 @@ def activation_figure(names: Sequence[str] = ("sigmoid", "relu"), *, derivatives
             ax.text(4.0, 0.235, r"$1/4$", fontsize=12, color="0.3", va="top")
             ax.plot([0.0], [0.25], "o", color="k", markersize=4)
             ax.annotate(
-                r"max at $x=0$", xy=(0.0, 0.25), xytext=(1.2, 0.16), fontsize=11,
+                r"max at $x=0$",
+                xy=(0.0, 0.25),
+                xytext=(1.2, 0.16),
+                fontsize=11,
                 arrowprops={"arrowstyle": "->", "color": "0.3"},
             )
             ax.set_ylim(-0.01, 0.3)

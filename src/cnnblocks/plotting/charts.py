@@ -1,4 +1,4 @@
-"""Charts for measured results: grouped bars, per-layer curves on a log scale, confusion matrices."""
+"""Charts of measured results: grouped bars, per-layer curves (log scale), confusion matrices."""
 
 from __future__ import annotations
 
@@ -10,10 +10,15 @@ from matplotlib.figure import Figure
 
 from cnnblocks.plotting._figure import new_figure
 
+# Curves and bars take lists or 1-D arrays of numbers.
+Values = Sequence[float] | np.ndarray
+
 __all__ = ["confusion_figure", "curves_figure", "grouped_bars_figure", "saturation_figure"]
 
 
-def _bars(ax: Axes, groups: Sequence[str], series: Mapping[str, Sequence[float]], ylabel: str) -> None:
+def _bars(
+    ax: Axes, groups: Sequence[str], series: Mapping[str, Values], ylabel: str
+) -> None:
     width = 0.8 / max(len(series), 1)
     centres = np.arange(len(groups))
     for i, (name, values) in enumerate(series.items()):
@@ -27,10 +32,10 @@ def _bars(ax: Axes, groups: Sequence[str], series: Mapping[str, Sequence[float]]
 
 def grouped_bars_figure(
     groups: Sequence[str],
-    series: Mapping[str, Sequence[float]],
+    series: Mapping[str, Values],
     ylabel: str,
     *,
-    second: Mapping[str, Sequence[float]] | None = None,
+    second: Mapping[str, Values] | None = None,
     second_ylabel: str = "",
 ) -> Figure:
     """Bars grouped by ``groups``, one colour per series; an optional second panel beside it."""
@@ -45,13 +50,13 @@ def grouped_bars_figure(
 
 
 def curves_figure(
-    panels: Sequence[tuple[str, Mapping[str, Sequence[float]]]],
+    panels: Sequence[tuple[str, Mapping[str, Values]]],
     *,
     xlabel: str,
     ylabel: str,
     log: bool | Sequence[bool] = False,
     hlines: Mapping[str, float] | None = None,
-    x_values: Sequence[float] | None = None,
+    x_values: Values | None = None,
     sharey: bool = False,
 ) -> Figure:
     """One panel per ``(title, {label: values})``; lines over 0..n-1 (or ``x_values``).
@@ -92,8 +97,15 @@ def confusion_figure(matrices: Sequence[tuple[str, np.ndarray]]) -> Figure:
             for j in range(n):
                 if matrix[i, j]:
                     colour = "white" if matrix[i, j] > top / 2 else "black"
-                    ax.text(j, i, str(int(matrix[i, j])), ha="center", va="center", fontsize=7,
-                            color=colour)
+                    ax.text(
+                        j,
+                        i,
+                        str(int(matrix[i, j])),
+                        ha="center",
+                        va="center",
+                        fontsize=7,
+                        color=colour,
+                    )
         ax.set_xticks(range(n))
         ax.set_yticks(range(n))
         ax.tick_params(labelsize=7)
@@ -104,12 +116,12 @@ def confusion_figure(matrices: Sequence[tuple[str, np.ndarray]]) -> Figure:
 
 
 def saturation_figure(
-    scales: Sequence[float],
-    saturated_percent: Sequence[float],
-    first_grad_norm: Sequence[float],
-    last_grad_norm: Sequence[float],
+    scales: Values,
+    saturated_percent: Values,
+    first_grad_norm: Values,
+    last_grad_norm: Values,
 ) -> Figure:
-    """Saturated sigmoid units and first/last-layer gradient norms against the initial weight scale."""
+    """Saturated sigmoid units and first/last-layer gradient norms against the weight scale."""
     fig = new_figure(10.0, 3.8)
     left, right = fig.subplots(1, 2)
     xs = np.asarray(scales, dtype=np.float64)

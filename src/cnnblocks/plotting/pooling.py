@@ -13,8 +13,17 @@ from cnnblocks.plotting._figure import new_figure
 
 __all__ = ["image_row_figure", "windows_figure"]
 
-_WINDOW_COLOURS = ("tab:red", "tab:blue", "tab:green", "tab:orange", "tab:purple", "tab:brown",
-                   "tab:pink", "tab:olive", "tab:cyan")
+_WINDOW_COLOURS = (
+    "tab:red",
+    "tab:blue",
+    "tab:green",
+    "tab:orange",
+    "tab:purple",
+    "tab:brown",
+    "tab:pink",
+    "tab:olive",
+    "tab:cyan",
+)
 
 
 def _number_grid(ax: Axes, values: np.ndarray, title: str, fmt: str) -> None:
@@ -61,8 +70,11 @@ def windows_figure(
             axes[0].add_patch(
                 Rectangle(
                     (j * stride[1] - 0.5 + inset, i * stride[0] - 0.5 + inset),
-                    kernel[1] - 2 * inset, kernel[0] - 2 * inset,
-                    fill=False, edgecolor=colour, lw=2.5,
+                    kernel[1] - 2 * inset,
+                    kernel[0] - 2 * inset,
+                    fill=False,
+                    edgecolor=colour,
+                    lw=2.5,
                 )
             )
     for ax, (title, values) in zip(axes[1:], outputs, strict=True):
@@ -71,8 +83,11 @@ def windows_figure(
         for i in range(rows):
             for j in range(cols):
                 colour = _WINDOW_COLOURS[(i * cols + j) % len(_WINDOW_COLOURS)]
-                ax.add_patch(Rectangle((j - 0.44, i - 0.44), 0.88, 0.88, fill=False,
-                                       edgecolor=colour, lw=2.5))
+                ax.add_patch(
+                    Rectangle(
+                        (j - 0.44, i - 0.44), 0.88, 0.88, fill=False, edgecolor=colour, lw=2.5
+                    )
+                )
     return fig
 
 

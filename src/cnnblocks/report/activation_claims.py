@@ -18,7 +18,8 @@ def _reference_sigmoid_grad(x: np.ndarray) -> np.ndarray:
     expression is even in x), so that exp never overflows.
     """
     z = np.exp(-np.abs(x))
-    return z / (1.0 + z) ** 2
+    value: np.ndarray = z / (1.0 + z) ** 2
+    return value
 
 
 def sigmoid_relu_section(ctx: ReportContext) -> Section:
@@ -91,8 +92,12 @@ def sigmoid_relu_section(ctx: ReportContext) -> Section:
             [
                 [f"{v:g}", f"{a:.6g}", f"{b:.6g}", f"{c:.6g}", f"{d:g}", f"{e:g}"]
                 for v, a, b, c, d, e in zip(
-                    points, np.asarray(sigmoid(px)), np.asarray(sigmoid_grad(px)),
-                    _reference_sigmoid_grad(px), np.asarray(relu(px)), np.asarray(relu_grad(px)),
+                    points,
+                    np.asarray(sigmoid(px)),
+                    np.asarray(sigmoid_grad(px)),
+                    _reference_sigmoid_grad(px),
+                    np.asarray(relu(px)),
+                    np.asarray(relu_grad(px)),
                     strict=True,
                 )
             ],
@@ -101,8 +106,13 @@ def sigmoid_relu_section(ctx: ReportContext) -> Section:
     )
     tails = float(grad[np.abs(x) >= 5].max())
     section.holds = bool(
-        bound_ok and peak_ok and err_product < 1e-12 and err_closed < 1e-12 and err_fd < 1e-8
-        and chain_ratio <= 0.25 and relu_ok
+        bound_ok
+        and peak_ok
+        and err_product < 1e-12
+        and err_closed < 1e-12
+        and err_fd < 1e-8
+        and chain_ratio <= 0.25
+        and relu_ok
     )
     section.verdict = ctx.t(
         "s5.verdict",

@@ -62,7 +62,9 @@ def _version(package: str) -> str:
         return "not installed"
 
 
-def _environment(ctx: ReportContext, seconds: float, sections: Sequence[Section]) -> list[tuple[str, str]]:
+def _environment(
+    ctx: ReportContext, seconds: float, sections: Sequence[Section]
+) -> list[tuple[str, str]]:
     import cnnblocks
 
     rows = [
@@ -76,14 +78,16 @@ def _environment(ctx: ReportContext, seconds: float, sections: Sequence[Section]
         (ctx.t("env.seed"), str(ctx.seed)),
         (ctx.t("env.mode"), ctx.size),
         (ctx.t("env.seconds"), f"{seconds:.1f} s"),
-        (ctx.t("env.section_times"), ", ".join(f"{i}: {s.seconds:.1f}" for i, s in
-                                                 enumerate(sections, start=1))),
+        (
+            ctx.t("env.section_times"),
+            ", ".join(f"{i}: {s.seconds:.1f}" for i, s in enumerate(sections, start=1)),
+        ),
     ]
     return rows
 
 
 def _check_target(out: Path) -> None:
-    """Refuse to overwrite anything but an earlier report (the directory may hold the user's files)."""
+    """Refuse to replace anything but an earlier report (a directory may hold the user's files)."""
     rule = "a new or empty directory, or an earlier cnnblocks report (which is replaced)"
     if not out.exists():
         return
@@ -166,8 +170,9 @@ def build_report(
         report = Report(
             lang=lang,
             title=ctx.t("title"),
-            subtitle=ctx.t("subtitle", mode=ctx.t(f"mode.{size}"), seed=seed, when=when,
-                           seconds=seconds),
+            subtitle=ctx.t(
+                "subtitle", mode=ctx.t(f"mode.{size}"), seed=seed, when=when, seconds=seconds
+            ),
             labels={k: ctx.t(f"label.{k}") for k in ("claim", "method", "verdict", "environment")},
             sections=sections,
             environment=_environment(ctx, seconds, sections),

@@ -1,4 +1,4 @@
-"""The real data the report runs on: scikit-learn's 8x8 handwritten digits (bundled, no download)."""
+"""The real data of the report: scikit-learn's 8x8 handwritten digits (bundled, no download)."""
 
 from __future__ import annotations
 

@@ -9,8 +9,17 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 
-__all__ = ["Block", "Figure", "Note", "Paragraph", "Preformatted", "Report", "Section", "Table",
-           "render_html"]
+__all__ = [
+    "Block",
+    "Figure",
+    "Note",
+    "Paragraph",
+    "Preformatted",
+    "Report",
+    "Section",
+    "Table",
+    "render_html",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +137,9 @@ def _block_html(block: Block) -> str:
             "</figure>"
         )
     head = "".join(f"<th>{_e(h)}</th>" for h in block.header)
-    body = "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in block.rows)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in block.rows
+    )
     caption = f"<caption>{_e(block.caption)}</caption>" if block.caption else ""
     return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
@@ -136,9 +147,7 @@ def _block_html(block: Block) -> str:
 def render_html(report: Report) -> str:
     """The whole page as a string (UTF-8, ``lang`` set, no external resources)."""
     lab = report.labels
-    toc = "".join(
-        f'<li><a href="#{_e(s.key)}">{_e(s.title)}</a></li>' for s in report.sections
-    )
+    toc = "".join(f'<li><a href="#{_e(s.key)}">{_e(s.title)}</a></li>' for s in report.sections)
     parts = [
         "<!DOCTYPE html>",
         f'<html lang="{_e(report.lang)}">',
@@ -158,7 +167,9 @@ def render_html(report: Report) -> str:
         status = {True: "holds", False: "fails", None: ""}[section.holds]
         parts.append(f'<section id="{_e(section.key)}">')
         parts.append(f"<h2>{number}. {_e(section.title)}</h2>")
-        parts.append(f'<p class="claim"><strong>{_e(lab["claim"])}</strong> {_e(section.claim)}</p>')
+        parts.append(
+            f'<p class="claim"><strong>{_e(lab["claim"])}</strong> {_e(section.claim)}</p>'
+        )
         parts.append(
             f'<p class="method"><strong>{_e(lab["method"])}</strong> {_e(section.method)}</p>'
         )
@@ -168,9 +179,7 @@ def render_html(report: Report) -> str:
             f"{_e(section.verdict)}</p>"
         )
         parts.append("</section>")
-    rows = "".join(
-        f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in report.environment
-    )
+    rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in report.environment)
     parts.append(f'<h2 id="environment">{_e(lab["environment"])}</h2>')
     parts.append(f'<table class="env"><tbody>{rows}</tbody></table>')
     parts.append("</body></html>")

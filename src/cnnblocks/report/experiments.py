@@ -6,6 +6,7 @@ Both are plain functions of arrays and sizes so they can be tested on their own.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,15 +34,19 @@ def shift_on_canvas(images: np.ndarray, border: int, dy: int, dx: int) -> np.nda
     """
     n, h, w = images.shape
     canvas = np.zeros((n, h + 2 * border, w + 2 * border), dtype=images.dtype)
-    canvas[:, border + dy:border + dy + h, border + dx:border + dx + w] = images
+    canvas[:, border + dy : border + dy + h, border + dx : border + dx + w] = images
     return canvas
 
 
 def conv_relu(images: np.ndarray, filters: np.ndarray) -> np.ndarray:
-    """ReLU of the 'valid' cross-correlation of (N, H, W) images with (F, k, k) filters: (N, F, H', W')."""
+    """ReLU of the 'valid' cross-correlation of (N, H, W) images with (F, k, k) filters.
+
+    Returns shape (N, F, H - k + 1, W - k + 1).
+    """
     k = filters.shape[-1]
     windows = sliding_window_view(images, (k, k), axis=(1, 2))  # (N, H', W', k, k)
-    return np.maximum(np.einsum("nhwij,fij->nfhw", windows, filters), 0.0)
+    out: np.ndarray = np.maximum(np.einsum("nhwij,fij->nfhw", windows, filters), 0.0)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +87,7 @@ def translation_invariance(
     """
     border = max(shifts)
     base = conv_relu(shift_on_canvas(images, border, 0, 0), filters)
-    stages = {
+    stages: dict[str, Callable[[np.ndarray], np.ndarray]] = {
         "conv": lambda f: f,
         "conv + max pool 2x2": lambda f: np.asarray(max_pool(f, 2)),
         "conv + avg pool 2x2": lambda f: np.asarray(avg_pool(f, 2)),
@@ -98,7 +103,8 @@ def translation_invariance(
             pairs = [_compare(base_out[name], fn(m)) for m in moved]
             results.append(
                 ShiftResult(
-                    shift, name,
+                    shift,
+                    name,
                     float(np.mean([p[0] for p in pairs])),
                     float(np.mean([p[1] for p in pairs])),
                 )

@@ -32,8 +32,12 @@ def translation_section(ctx: ReportContext) -> Section:
     by = {(r.shift, r.stage): r for r in results}
     section.blocks.append(
         Table(
-            [ctx.t("s3.tab.shift"), ctx.t("s3.tab.stage"), ctx.t("s3.tab.unchanged"),
-             ctx.t("s3.tab.change")],
+            [
+                ctx.t("s3.tab.shift"),
+                ctx.t("s3.tab.stage"),
+                ctx.t("s3.tab.unchanged"),
+                ctx.t("s3.tab.change"),
+            ],
             [
                 [f"{r.shift} px", r.stage, f"{100 * r.unchanged:.1f}%", f"{r.relative_change:.3f}"]
                 for r in results
@@ -69,10 +73,14 @@ def translation_section(ctx: ReportContext) -> Section:
     key = "s3.verdict" if section.holds else ("s3.verdict.partly" if helps else "s3.verdict.fails")
     section.verdict = ctx.t(
         key,
-        conv1=100 * conv1.unchanged, max1=100 * max1.unchanged,
-        rconv1=conv1.relative_change, rmax1=max1.relative_change,
-        conv2=100 * conv2.unchanged, max2=100 * max2.unchanged,
-        rconv2=conv2.relative_change, rmax2=max2.relative_change,
+        conv1=100 * conv1.unchanged,
+        max1=100 * max1.unchanged,
+        rconv1=conv1.relative_change,
+        rmax1=max1.relative_change,
+        conv2=100 * conv2.unchanged,
+        max2=100 * max2.unchanged,
+        rconv2=conv2.relative_change,
+        rmax2=max2.relative_change,
     )
     return section
 
@@ -82,7 +90,9 @@ def parameter_section(ctx: ReportContext) -> Section:
     batch = 256
     repeats = ctx.pick(20, 50, 200)
     section = Section(
-        "parameters", ctx.t("s4.title"), ctx.t("s4.claim"),
+        "parameters",
+        ctx.t("s4.title"),
+        ctx.t("s4.claim"),
         ctx.t("s4.method", batch=batch, repeats=repeats),
     )
     rows = []
@@ -90,25 +100,40 @@ def parameter_section(ctx: ReportContext) -> Section:
     for size, label in ((8, "digits 8x8"), (28, "MNIST 28x28")):
         costs = {pooled: fc_cost(size, pooled) for pooled in (True, False)}
         times = {
-            pooled: time_fc_forward(cost, batch, repeats, ctx.seed) for pooled, cost in costs.items()
+            pooled: time_fc_forward(cost, batch, repeats, ctx.seed)
+            for pooled, cost in costs.items()
         }
         for pooled in (True, False):
             cost = costs[pooled]
-            rows.append([
-                label, ctx.t("yes") if pooled else ctx.t("no"),
-                f"{cost.in_features:,}", f"{cost.parameters:,}", f"{cost.multiplies:,}",
-                f"{cost.bytes_float32 / 1024:,.1f} KiB", f"{1e3 * times[pooled]:.3f}",
-            ])
-        ratios.append((
-            label,
-            costs[False].parameters / costs[True].parameters,
-            times[False] / times[True],
-        ))
+            rows.append(
+                [
+                    label,
+                    ctx.t("yes") if pooled else ctx.t("no"),
+                    f"{cost.in_features:,}",
+                    f"{cost.parameters:,}",
+                    f"{cost.multiplies:,}",
+                    f"{cost.bytes_float32 / 1024:,.1f} KiB",
+                    f"{1e3 * times[pooled]:.3f}",
+                ]
+            )
+        ratios.append(
+            (
+                label,
+                costs[False].parameters / costs[True].parameters,
+                times[False] / times[True],
+            )
+        )
     section.blocks.append(
         Table(
-            [ctx.t("s4.tab.input"), ctx.t("s4.tab.pooled"), ctx.t("s4.tab.features"),
-             ctx.t("s4.tab.params"), ctx.t("s4.tab.mults"), "float32",
-             ctx.t("s4.tab.time", batch=batch)],
+            [
+                ctx.t("s4.tab.input"),
+                ctx.t("s4.tab.pooled"),
+                ctx.t("s4.tab.features"),
+                ctx.t("s4.tab.params"),
+                ctx.t("s4.tab.mults"),
+                "float32",
+                ctx.t("s4.tab.time", batch=batch),
+            ],
             rows,
             ctx.t("s4.tab.caption"),
         )

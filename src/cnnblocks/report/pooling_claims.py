@@ -10,21 +10,23 @@ import numpy as np
 from cnnblocks.functional.pooling import avg_pool, max_pool
 from cnnblocks.plotting import image_row_figure, windows_figure
 from cnnblocks.report.context import ReportContext
-from cnnblocks.report.document import Note, Preformatted, Section, Table
 from cnnblocks.report.data import digit_images
+from cnnblocks.report.document import Note, Preformatted, Section, Table
 from cnnblocks.shapes import explain_output_shape, normalize_padding
 
 __all__ = ["WORKED_INPUT", "WORKED_MAX", "WORKED_MEAN", "output_size_section", "summary_section"]
 
 # The worked example and its pooled values, computed by hand window by window:
-# top-left {1, 3, 4, 6}, top-right {2, 1, 5, 0}, bottom-left {7, 2, 1, 0}, bottom-right {9, 8, 3, 4}.
+# top-left {1, 3, 4, 6}, top-right {2, 1, 5, 0}, bottom-left {7, 2, 1, 0},
+# bottom-right {9, 8, 3, 4}.
 WORKED_INPUT = np.array([[1, 3, 2, 1], [4, 6, 5, 0], [7, 2, 9, 8], [1, 0, 3, 4]], dtype=np.float64)
 WORKED_MAX = np.array([[6, 5], [7, 9]], dtype=np.float64)
 WORKED_MEAN = np.array([[14 / 4, 8 / 4], [10 / 4, 24 / 4]], dtype=np.float64)
 
 
 def _pool2d(fn: Any, image: np.ndarray, k: int) -> np.ndarray:
-    return np.asarray(fn(image[None, None], k))[0, 0]
+    pooled: np.ndarray = np.asarray(fn(image[None, None], k))[0, 0]
+    return pooled
 
 
 def summary_section(ctx: ReportContext) -> Section:
@@ -43,7 +45,9 @@ def summary_section(ctx: ReportContext) -> Section:
             windows_figure(
                 WORKED_INPUT,
                 [("max_pool 2x2, S=2", got_max), ("avg_pool 2x2, S=2", got_mean)],
-                (2, 2), (2, 2), input_title="input 4x4",
+                (2, 2),
+                (2, 2),
+                input_title="input 4x4",
             ),
             ctx.t("s1.fig1.alt"),
             ctx.t("s1.fig1.caption"),
@@ -52,16 +56,27 @@ def summary_section(ctx: ReportContext) -> Section:
     )
     section.blocks.append(
         Table(
-            [ctx.t("s1.tab.window"), ctx.t("s1.tab.values"), "max (hand)", "max_pool",
-             "mean (hand)", "avg_pool"],
+            [
+                ctx.t("s1.tab.window"),
+                ctx.t("s1.tab.values"),
+                "max (hand)",
+                "max_pool",
+                "mean (hand)",
+                "avg_pool",
+            ],
             [
                 [
                     f"({i}, {j})",
-                    ", ".join(f"{v:g}" for v in WORKED_INPUT[2 * i:2 * i + 2, 2 * j:2 * j + 2].ravel()),
-                    f"{WORKED_MAX[i, j]:g}", f"{got_max[i, j]:g}",
-                    f"{WORKED_MEAN[i, j]:g}", f"{got_mean[i, j]:g}",
+                    ", ".join(
+                        f"{v:g}" for v in WORKED_INPUT[2 * i : 2 * i + 2, 2 * j : 2 * j + 2].ravel()
+                    ),
+                    f"{WORKED_MAX[i, j]:g}",
+                    f"{got_max[i, j]:g}",
+                    f"{WORKED_MEAN[i, j]:g}",
+                    f"{got_mean[i, j]:g}",
                 ]
-                for i in range(2) for j in range(2)
+                for i in range(2)
+                for j in range(2)
             ],
             ctx.t("s1.tab.caption"),
         )
@@ -74,10 +89,15 @@ def summary_section(ctx: ReportContext) -> Section:
     section.blocks.append(
         ctx.figure(
             "s1-digit",
-            image_row_figure([
-                ("digit 8x8", digit), ("max 2x2 -> 4x4", max2), ("avg 2x2 -> 4x4", avg2),
-                ("max 4x4 -> 2x2", max4), ("avg 4x4 -> 2x2", avg4),
-            ]),
+            image_row_figure(
+                [
+                    ("digit 8x8", digit),
+                    ("max 2x2 -> 4x4", max2),
+                    ("avg 2x2 -> 4x4", avg2),
+                    ("max 4x4 -> 2x2", max4),
+                    ("avg 4x4 -> 2x2", avg4),
+                ]
+            ),
             ctx.t("s1.fig2.alt"),
             ctx.t("s1.fig2.caption", index=index),
         )
@@ -87,10 +107,14 @@ def summary_section(ctx: ReportContext) -> Section:
     section.blocks.append(
         ctx.figure(
             "s1-digit-sheet",
-            image_row_figure([
-                ("32x32", sheet), ("max 2x2 -> 16x16", _pool2d(max_pool, sheet, 2)),
-                ("avg 2x2 -> 16x16", _pool2d(avg_pool, sheet, 2)),
-            ], height=3.4),
+            image_row_figure(
+                [
+                    ("32x32", sheet),
+                    ("max 2x2 -> 16x16", _pool2d(max_pool, sheet, 2)),
+                    ("avg 2x2 -> 16x16", _pool2d(avg_pool, sheet, 2)),
+                ],
+                height=3.4,
+            ),
             ctx.t("s1.fig3.alt"),
             ctx.t("s1.fig3.caption"),
             width=75,
@@ -138,9 +162,7 @@ def _lesson_formula(n: int, p1: int, p2: int, k: int, s: int) -> str:
 
 def output_size_section(ctx: ReportContext) -> Section:
     """Section 2: the output-size formula against measured shapes, asymmetric padding included."""
-    section = Section(
-        "output-size", ctx.t("s2.title"), ctx.t("s2.claim"), ctx.t("s2.method")
-    )
+    section = Section("output-size", ctx.t("s2.title"), ctx.t("s2.claim"), ctx.t("s2.method"))
     rng = np.random.default_rng(ctx.seed)
     rows: list[list[str]] = []
     agree = 0
@@ -166,21 +188,34 @@ def output_size_section(ctx: ReportContext) -> Section:
         agree += ok
         if k == (2, 2) and s == (2, 2) and pad == (0, 0, 0, 0) and not ceil and h % 2 == 0:
             halves_ok = halves_ok and measured[2:] == (h // 2, w // 2) and measured[1] == channels
-        rows.append([
-            f"(2, {channels}, {h}, {w})", f"{k[0]}x{k[1]}", f"{s[0]}, {s[1]}",
-            ", ".join(map(str, (pads[0][0], pads[0][1], pads[1][0], pads[1][1]))),
-            "ceil" if ceil else "floor",
-            _lesson_formula(h, pads[0][0], pads[0][1], k[0], s[0]),
-            _lesson_formula(w, pads[1][0], pads[1][1], k[1], s[1]),
-            f"{expected[0]} x {expected[1]}",
-            str(measured),
-            "✓" if ok else "✗",
-        ])
+        rows.append(
+            [
+                f"(2, {channels}, {h}, {w})",
+                f"{k[0]}x{k[1]}",
+                f"{s[0]}, {s[1]}",
+                ", ".join(map(str, (pads[0][0], pads[0][1], pads[1][0], pads[1][1]))),
+                "ceil" if ceil else "floor",
+                _lesson_formula(h, pads[0][0], pads[0][1], k[0], s[0]),
+                _lesson_formula(w, pads[1][0], pads[1][1], k[1], s[1]),
+                f"{expected[0]} x {expected[1]}",
+                str(measured),
+                "✓" if ok else "✗",
+            ]
+        )
     section.blocks.append(
         Table(
-            [ctx.t("s2.tab.input"), "k", "S_h, S_w", "p_h1, p_h2, p_w1, p_w2", ctx.t("s2.tab.mode"),
-             "H_out (lesson)", "W_out (lesson)", ctx.t("s2.tab.expected"), ctx.t("s2.tab.measured"),
-             ""],
+            [
+                ctx.t("s2.tab.input"),
+                "k",
+                "S_h, S_w",
+                "p_h1, p_h2, p_w1, p_w2",
+                ctx.t("s2.tab.mode"),
+                "H_out (lesson)",
+                "W_out (lesson)",
+                ctx.t("s2.tab.expected"),
+                ctx.t("s2.tab.measured"),
+                "",
+            ],
             rows,
             ctx.t("s2.tab.caption"),
         )
@@ -190,6 +225,7 @@ def output_size_section(ctx: ReportContext) -> Section:
     )
     section.blocks.append(Note(ctx.t("s2.note.typo")))
     section.holds = agree == len(_SETTINGS) and halves_ok
-    section.verdict = ctx.t("s2.verdict", agree=agree, total=len(_SETTINGS),
-                            halves="yes" if halves_ok else "NO")
+    section.verdict = ctx.t(
+        "s2.verdict", agree=agree, total=len(_SETTINGS), halves="yes" if halves_ok else "NO"
+    )
     return section

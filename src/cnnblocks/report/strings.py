@@ -45,7 +45,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "s1.claim": (
         "Pooling replaces the output at a position by a summary statistic of its neighbours: a 2x2 "
         "region becomes one pixel, either its maximum (max pooling) or its mean (average pooling).",
-        "池化使用某一位置相邻输出的总体统计特征代替网络在该位置的输出：一个 2×2 区域池化成一个像素点，"
+        "池化使用某一位置相邻输出的总体统计特征代替网络在该位置的输出：一个 2×2 区域池化成一个像素"
+        "点，"
         "取最大值（最大池化）或平均值（平均池化）。",
     ),
     "s1.method": (
@@ -53,8 +54,10 @@ TEXT: dict[str, tuple[str, str]] = {
         "the values worked out by hand for each window; then a handwritten digit (8x8, from the "
         "digits data set) and a sheet of 16 digits pooled, and every pooled value compared with "
         "the max and the mean of its own window.",
-        "用 cnnblocks 的 max_pool 和 avg_pool 对一个 4×4 输入做 2×2、步幅 2 的池化，并与逐个窗口手算的结果"
-        "比较；再对手写数字数据集中的一张 8×8 数字图像以及 16 个数字拼成的图做池化，并逐个检查每个输出"
+        "用 cnnblocks 的 max_pool 和 avg_pool 对一个 4×4 输入做 2×2、步幅 2 的池化，并与逐个窗口手"
+        "算的结果"
+        "比较；再对手写数字数据集中的一张 8×8 数字图像以及 16 个数字拼成的图做池化，并逐个检查每个"
+        "输出"
         "是否等于其窗口的最大值和平均值。",
     ),
     "s1.fig1.alt": ("A 4x4 grid of numbers with four coloured 2x2 windows, and the two 2x2 outputs",
@@ -66,7 +69,10 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "s1.tab.window": ("window (row, col)", "窗口（行，列）"),
     "s1.tab.values": ("values in the window", "窗口内的数值"),
-    "s1.tab.caption": ("Hand computation beside cnnblocks' output.", "手算结果与 cnnblocks 输出对照。"),
+    "s1.tab.caption": (
+        "Hand computation beside cnnblocks' output.",
+        "手算结果与 cnnblocks 输出对照。",
+    ),
     "s1.fig2.alt": ("A digit 3 and its max- and average-pooled versions",
                     "数字 3 及其最大池化和平均池化结果"),
     "s1.fig2.caption": (
@@ -83,7 +89,8 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "s1.verdict": (
         "Holds. The worked example matches the hand computation exactly: {worked}. Every pooled "
-        "value of the digit equals the max (resp. mean) of its own 2x2 window: {windows}. The digit "
+        "value of the digit equals the max (resp. mean) of its own 2x2 window: {windows}. The "
+        "digit "
         "goes from {before} values to {after}; its mean intensity is {mean_bright:.3f} after max "
         "pooling and {mean_avg:.3f} after average pooling (max pooling keeps the bright strokes).",
         "成立。手算示例与输出完全一致：{worked}。数字图像池化后的每个值都等于其 2×2 窗口的最大值"
@@ -107,7 +114,8 @@ TEXT: dict[str, tuple[str, str]] = {
         "lesson's formula evaluated by hand (rounded down when the division is not exact, as every "
         "framework does, or up in ceil mode with PyTorch's and ONNX's rule).",
         "对下表每组设置，用 max_pool 和 avg_pool 对随机的 (2, 3, H, W) 数组按各边给定的填充做池化，"
-        "并把实测输出形状与按课程公式手算的结果比较（除不尽时向下取整，与各框架一致；ceil 模式下向上取整，"
+        "并把实测输出形状与按课程公式手算的结果比较（除不尽时向下取整，与各框架一致；ceil 模式下向"
+        "上取整，"
         "并遵循 PyTorch 与 ONNX 的规则）。",
     ),
     "s2.tab.input": ("input (N, C, H, W)", "输入 (N, C, H, W)"),
@@ -120,13 +128,18 @@ TEXT: dict[str, tuple[str, str]] = {
         "代入数值的课程公式，以及 max_pool 实际返回的形状（avg_pool 相同）。",
     ),
     "s2.note.typo": (
-        "Note on the lesson's text: its W_out line reads (H + p_h1 + p_h2 - k_w)/s_w + 1; the width "
-        "uses W + p_w1 + p_w2, as in the table. When the division is not exact the result is rounded "
-        "down (floor mode) unless ceil mode is asked for; in ceil mode PyTorch and ONNX drop a last "
+        "Note on the lesson's text: its W_out line reads (H + p_h1 + p_h2 - k_w)/s_w + 1; the "
+        "width "
+        "uses W + p_w1 + p_w2, as in the table. When the division is not exact the result is "
+        "rounded "
+        "down (floor mode) unless ceil mode is asked for; in ceil mode PyTorch and ONNX drop a "
+        "last "
         "window that would start inside the bottom/right padding (the 5x5 row). "
         "`cnnblocks shape ... --compare` shows what other frameworks give.",
-        "关于课程原文：其 W_out 公式写作 (H + p_h1 + p_h2 − k_w)/s_w + 1，宽度方向应为 W + p_w1 + p_w2，"
-        "如上表所示。除不尽时向下取整（floor 模式），除非指定 ceil 模式；ceil 模式下，若最后一个窗口"
+        "关于课程原文：其 W_out 公式写作 (H + p_h1 + p_h2 − k_w)/s_w + 1，宽度方向应为 W + p_w1 + "
+        "p_w2，"
+        "如上表所示。除不尽时向下取整（floor 模式），除非指定 ceil 模式；ceil 模式下，若最后一个窗"
+        "口"
         "起点落在下方/右侧的填充内，PyTorch 和 ONNX 会舍去该窗口（见 5×5 一行）。"
         "`cnnblocks shape ... --compare` 可列出其他框架的结果。",
     ),
@@ -146,15 +159,19 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "s3.method": (
         "{count} digits from the data set, each placed on a 12x12 zero canvas and shifted right "
-        "and down by 1 and by 2 pixels. A conv layer of {filters} random 3x3 filters with ReLU gives "
+        "and down by 1 and by 2 pixels. A conv layer of {filters} random 3x3 filters with ReLU "
+        "gives "
         "a 10x10 feature map; it is compared before and after the shift at the same positions, "
         "as it is and after 2x2/stride-2 max (or average) pooling. Reported: the fraction of "
         "active outputs (non-zero before or after) whose value did not change, and the mean "
         "relative change sum|after - before| / sum|before|; right and down shifts averaged.",
-        "从数据集中取 {count} 张数字图像，各自放在 12×12 的零画布上，向右和向下平移 1 个和 2 个像素。"
-        "由 {filters} 个随机 3×3 卷积核加 ReLU 组成的卷积层得到 10×10 的特征图；在相同位置比较平移前后"
+        "从数据集中取 {count} 张数字图像，各自放在 12×12 的零画布上，向右和向下平移 1 个和 2 个像素"
+        "。"
+        "由 {filters} 个随机 3×3 卷积核加 ReLU 组成的卷积层得到 10×10 的特征图；在相同位置比较平移"
+        "前后"
         "的特征图，分别比较原特征图和经过 2×2、步幅 2 的最大（或平均）池化后的结果。报告：活跃输出"
-        "（平移前或后非零）中数值不变的比例，以及平均相对变化 sum|后 − 前| / sum|前|；向右与向下的结果取平均。",
+        "（平移前或后非零）中数值不变的比例，以及平均相对变化 sum|后 − 前| / sum|前|；向右与向下的"
+        "结果取平均。",
     ),
     "s3.tab.shift": ("shift", "平移"),
     "s3.tab.stage": ("feature map", "特征图"),
@@ -173,7 +190,8 @@ TEXT: dict[str, tuple[str, str]] = {
         "one pixel. Invariance holds for shifts smaller than the window; stacking conv and pooling "
         "layers widens it.",
         "平移 2 个像素恰好等于池化步幅：池化后的特征图整体移动一格，因此在相同位置上的变化与未池化"
-        "特征图平移 1 个像素时相当。平移不变性只对小于池化窗口的平移成立；多层卷积与池化叠加可扩大这一范围。",
+        "特征图平移 1 个像素时相当。平移不变性只对小于池化窗口的平移成立；多层卷积与池化叠加可扩大"
+        "这一范围。",
     ),
     "s3.verdict": (
         "Holds for small shifts. After a 1-pixel shift, {max1:.1f}% of the max-pooled outputs kept "
@@ -181,18 +199,22 @@ TEXT: dict[str, tuple[str, str]] = {
         "from {rconv1:.3f} to {rmax1:.3f}. At 2 pixels (= the stride) pooling helps less: "
         "{max2:.1f}% vs {conv2:.1f}% unchanged, relative change {rmax2:.3f} vs {rconv2:.3f}.",
         "对小平移成立。平移 1 个像素后，最大池化输出中有 {max1:.1f}% 保持不变，而卷积输出只有 "
-        "{conv1:.1f}%；平均相对变化从 {rconv1:.3f} 降到 {rmax1:.3f}。平移 2 个像素（等于步幅）时池化"
+        "{conv1:.1f}%；平均相对变化从 {rconv1:.3f} 降到 {rmax1:.3f}。平移 2 个像素（等于步幅）时池"
+        "化"
         "的作用变小：不变比例 {max2:.1f}% 对 {conv2:.1f}%，相对变化 {rmax2:.3f} 对 {rconv2:.3f}。",
     ),
     "s3.verdict.partly": (
         "Partly holds. Pooling clearly damps small shifts: after a 1-pixel shift the mean relative "
         "change of the feature map fell from {rconv1:.3f} without pooling to {rmax1:.3f} with 2x2 "
-        "max pooling, and {max1:.1f}% of the active pooled outputs kept exactly their value against "
+        "max pooling, and {max1:.1f}% of the active pooled outputs kept exactly their value "
+        "against "
         "{conv1:.1f}% without pooling. But that is not \"most\" outputs on 8x8 digits, where one "
-        "pixel is an eighth of the image. At 2 pixels (= the stride) pooling helps less: {max2:.1f}% "
+        "pixel is an eighth of the image. At 2 pixels (= the stride) pooling helps less: "
+        "{max2:.1f}% "
         "vs {conv2:.1f}% unchanged, relative change {rmax2:.3f} vs {rconv2:.3f}.",
         "部分成立。池化明显减弱了小平移的影响：平移 1 个像素后，特征图的平均相对变化从无池化时的 "
-        "{rconv1:.3f} 降到 2×2 最大池化后的 {rmax1:.3f}；池化后的活跃输出中有 {max1:.1f}% 完全不变，"
+        "{rconv1:.3f} 降到 2×2 最大池化后的 {rmax1:.3f}；池化后的活跃输出中有 {max1:.1f}% 完全不变"
+        "，"
         "无池化时为 {conv1:.1f}%。但在 8×8 的数字上（一个像素是图像宽度的八分之一）这还谈不上"
         "\"大多数\"输出不变。平移 2 个像素（等于步幅）时池化作用更小：不变比例 {max2:.1f}% 对 "
         "{conv2:.1f}%，相对变化 {rmax2:.3f} 对 {rconv2:.3f}。",
@@ -202,7 +224,8 @@ TEXT: dict[str, tuple[str, str]] = {
         "kept their value against {conv1:.1f}% of the conv outputs (relative change {rmax1:.3f} vs "
         "{rconv1:.3f}); at 2 pixels {max2:.1f}% vs {conv2:.1f}%.",
         "本次运行未能证实。平移 1 个像素后，最大池化输出中有 {max1:.1f}% 保持不变，卷积输出为 "
-        "{conv1:.1f}%（相对变化 {rmax1:.3f} 对 {rconv1:.3f}）；平移 2 个像素时为 {max2:.1f}% 对 {conv2:.1f}%。",
+        "{conv1:.1f}%（相对变化 {rmax1:.3f} 对 {rconv1:.3f}）；平移 2 个像素时为 {max2:.1f}% 对 "
+        "{conv2:.1f}%。",
     ),
     # 4. Parameters and compute
     "s4.title": ("Smaller feature maps: fewer parameters, less compute",
@@ -219,7 +242,8 @@ TEXT: dict[str, tuple[str, str]] = {
         "connected layer's inputs, parameters (weights + biases) and multiplications per image "
         "counted from the shapes, and its float32 forward pass timed on a batch of {batch} "
         "(best of {repeats} runs).",
-        "LeNet（卷积 6@5×5、池化、卷积 16@5×5、池化、全连接 120、84、10）分别保留和去掉两个 2×2 池化层，"
+        "LeNet（卷积 6@5×5、池化、卷积 16@5×5、池化、全连接 120、84、10）分别保留和去掉两个 2×2 池"
+        "化层，"
         "在 8×8 的手写数字和 28×28 的 MNIST 尺寸输入上：由形状计算第一个全连接层的输入数、参数量"
         "（权重 + 偏置）和每张图像的乘法次数，并在批大小 {batch} 上测量其 float32 前向计算时间"
         "（{repeats} 次运行中的最短时间）。",
@@ -236,7 +260,8 @@ TEXT: dict[str, tuple[str, str]] = {
         "Holds. Without pooling the first fully connected layer has {p8:.0f}x the parameters on "
         "8x8 digits and {p28:.1f}x on 28x28 inputs, and its forward pass took {t8:.1f}x and "
         "{t28:.1f}x as long.",
-        "成立。去掉池化后，第一个全连接层的参数量在 8×8 数字上是原来的 {p8:.0f} 倍，在 28×28 输入上是 "
+        "成立。去掉池化后，第一个全连接层的参数量在 8×8 数字上是原来的 {p8:.0f} 倍，在 28×28 输入上"
+        "是 "
         "{p28:.1f} 倍；其前向计算时间分别是原来的 {t8:.1f} 倍和 {t28:.1f} 倍。",
     ),
     # 5. Sigmoid vs ReLU
@@ -248,26 +273,32 @@ TEXT: dict[str, tuple[str, str]] = {
         "derivative is 1 for x > 0 and passes the gradient on unchanged.",
         "Sigmoid 函数 y = 1/(1+e^−x) 在 |x| 较大时非常平缓，其导数 σ′(x) = σ(x)(1−σ(x)) = "
         "1/(2+e^x+e^−x) 的最大值为 1/4，在 x = 0 处取得；由链式法则 ∂L/∂x = ∂L/∂y·σ′(x)，"
-        "梯度每经过一个 Sigmoid 至少缩小为原来的 1/4。ReLU 在 x > 0 时导数为 1，可将梯度完整地传递下去。",
+        "梯度每经过一个 Sigmoid 至少缩小为原来的 1/4。ReLU 在 x > 0 时导数为 1，可将梯度完整地传递"
+        "下去。",
     ),
     "s5.method": (
-        "The lesson's figure redrawn from cnnblocks' sigmoid and relu over np.arange(-10, 10, 0.1), "
+        "The lesson's figure redrawn from cnnblocks' sigmoid and relu over np.arange(-10, 10, "
+        "0.1), "
         "with a second row of derivatives. Then, on 20001 points from -10 to 10 (step 0.001, "
         "x = 0 included), sigmoid_grad was compared with σ(1−σ), with the closed form "
-        "1/(2+e^x+e^−x) written out independently, and with a central finite difference (h = 1e-5); "
+        "1/(2+e^x+e^−x) written out independently, and with a central finite difference (h = "
+        "1e-5); "
         "sigmoid_backward was run on random upstream gradients to check the 1/4 factor of the "
         "chain rule; relu_grad was checked to be exactly 1 for x > 0 and 0 for x <= 0.",
-        "用 cnnblocks 的 sigmoid 和 relu 在 np.arange(-10, 10, 0.1) 上重画课程中的图，并在第二行画出导数。"
+        "用 cnnblocks 的 sigmoid 和 relu 在 np.arange(-10, 10, 0.1) 上重画课程中的图，并在第二行画"
+        "出导数。"
         "然后在 -10 到 10 的 20001 个点上（步长 0.001，包含 x = 0），把 sigmoid_grad 与 σ(1−σ)、"
         "独立写出的闭式 1/(2+e^x+e^−x) 以及中心差分（h = 1e-5）比较；用随机的上游梯度运行 "
-        "sigmoid_backward，检验链式法则中的 1/4 因子；并检查 relu_grad 在 x > 0 时恰为 1、x ≤ 0 时为 0。",
+        "sigmoid_backward，检验链式法则中的 1/4 因子；并检查 relu_grad 在 x > 0 时恰为 1、x ≤ 0 时"
+        "为 0。",
     ),
     "s5.fig.alt": ("Sigmoid (red) and ReLU (green) curves with their derivatives below",
                    "Sigmoid（红）和 ReLU（绿）曲线，下方为其导数"),
     "s5.fig.caption": (
         "Top: the lesson's figure. Bottom: σ′ peaks at 1/4 at x = 0 and vanishes in both tails; "
         "ReLU′ is 0 for x <= 0 and 1 for x > 0.",
-        "上：课程中的图。下：σ′ 在 x = 0 处取得最大值 1/4，两侧趋于 0；ReLU′ 在 x ≤ 0 时为 0，x > 0 时为 1。",
+        "上：课程中的图。下：σ′ 在 x = 0 处取得最大值 1/4，两侧趋于 0；ReLU′ 在 x ≤ 0 时为 0，x > "
+        "0 时为 1。",
     ),
     "s5.tab.check": ("check", "检查项"),
     "s5.tab.value": ("measured", "测量结果"),
@@ -286,9 +317,11 @@ TEXT: dict[str, tuple[str, str]] = {
         "with sigmoid_grad to {err:.1e} and the finite difference to {fd:.1e}. Beyond |x| >= 5 "
         "σ′ is at most {tails:.4f}. Through sigmoid_backward the gradient kept at most "
         "{chain:.4f} of its size (the bound is 0.25). ReLU′ is exactly 1 for every x > 0.",
-        "成立。σ′ 的最大值为 {peak:.17g}，位于 x = {at:g}；σ(1−σ) 与 1/(2+e^x+e^−x) 和 sigmoid_grad "
+        "成立。σ′ 的最大值为 {peak:.17g}，位于 x = {at:g}；σ(1−σ) 与 1/(2+e^x+e^−x) 和 "
+        "sigmoid_grad "
         "的差不超过 {err:.1e}，与中心差分的差不超过 {fd:.1e}。在 |x| ≥ 5 处 σ′ 不超过 {tails:.4f}。"
-        "经过 sigmoid_backward 后梯度最多保留原来的 {chain:.4f}（上界为 0.25）。ReLU′ 在所有 x > 0 处恰为 1。",
+        "经过 sigmoid_backward 后梯度最多保留原来的 {chain:.4f}（上界为 0.25）。ReLU′ 在所有 x > 0 "
+        "处恰为 1。",
     ),
     # 6. Vanishing gradients
     "s6.title": ("Vanishing gradients in deep sigmoid networks", "深层 Sigmoid 网络中的梯度消失"),
@@ -297,8 +330,10 @@ TEXT: dict[str, tuple[str, str]] = {
         "early layers' gradients decay towards zero, worse when the initial weights are large "
         "(units saturate where σ′ ≈ 0); ReLU passes the gradient through with derivative 1 and "
         "does not vanish.",
-        "每经过一个 Sigmoid，梯度最多只能传回 1/4，因此在深层 Sigmoid 网络中，靠前各层的梯度会衰减到"
-        "接近于零；初始权重较大时更严重（神经元落入 σ′ ≈ 0 的饱和区）。ReLU 的导数为 1，能将梯度完整地"
+        "每经过一个 Sigmoid，梯度最多只能传回 1/4，因此在深层 Sigmoid 网络中，靠前各层的梯度会衰减"
+        "到"
+        "接近于零；初始权重较大时更严重（神经元落入 σ′ ≈ 0 的饱和区）。ReLU 的导数为 1，能将梯度完"
+        "整地"
         "传递，不会引起梯度消失。",
     ),
     "s6.method": (
@@ -310,10 +345,14 @@ TEXT: dict[str, tuple[str, str]] = {
         "of the initial weights swept. Finally a {cdepth}-layer network of width {cwidth} trained "
         "for {epochs} epochs (SGD, momentum 0.9) with sigmoid, ReLU and sigmoid + BatchNorm.",
         "在一批 {batch} 张数字图像上，用 {depth} 个宽度为 {width} 的隐藏层组成的全连接网络"
-        "（cnnblocks.models.mlp），在初始化时做一次交叉熵的前向与反向计算（float64），激活函数分别为 "
-        "Sigmoid、Tanh 和 ReLU，初始化分别为 Xavier、He 和较大的 N(0, 1)；记录每层权重梯度的范数，并把"
-        "每个 Sigmoid 前后的比值 ||dL/dx|| / ||dL/dy|| 与上界 1/4 对照。接着改变初始权重的尺度。最后用 "
-        "Sigmoid、ReLU 和 Sigmoid + BatchNorm 训练一个 {cdepth} 层、宽度 {cwidth} 的网络 {epochs} 个轮次"
+        "（cnnblocks.models.mlp），在初始化时做一次交叉熵的前向与反向计算（float64），激活函数分别"
+        "为 "
+        "Sigmoid、Tanh 和 ReLU，初始化分别为 Xavier、He 和较大的 N(0, 1)；记录每层权重梯度的范数，"
+        "并把"
+        "每个 Sigmoid 前后的比值 ||dL/dx|| / ||dL/dy|| 与上界 1/4 对照。接着改变初始权重的尺度。最"
+        "后用 "
+        "Sigmoid、ReLU 和 Sigmoid + BatchNorm 训练一个 {cdepth} 层、宽度 {cwidth} 的网络 {epochs} "
+        "个轮次"
         "（SGD，动量 0.9）。",
     ),
     "s6.fig1.alt": ("Per-layer gradient norms on a log scale for sigmoid, tanh and ReLU",
@@ -321,7 +360,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "s6.fig1.caption": (
         "||dL/dW|| of each of the {depth} + 1 layers at initialisation (log scale); layer 1 is "
         "nearest the input, where the backward pass arrives last.",
-        "初始化时 {depth} + 1 层中每层的 ||dL/dW||（对数坐标）；第 1 层最靠近输入，反向传播最后到达这里。",
+        "初始化时 {depth} + 1 层中每层的 ||dL/dW||（对数坐标）；第 1 层最靠近输入，反向传播最后到达"
+        "这里。",
     ),
     "s6.tab.act": ("activation", "激活函数"),
     "s6.tab.init": ("initial weights", "初始化"),
@@ -339,7 +379,8 @@ TEXT: dict[str, tuple[str, str]] = {
         "The sigmoid network ({init} initial weights): across every sigmoid the gradient keeps "
         "less than the dashed 1/4 bound (left); from one layer's weight gradient to the previous "
         "one's (right) the weights can partly make up for it.",
-        "Sigmoid 网络（{init} 初始化）：每经过一个 Sigmoid，梯度保留的比例都低于虚线所示的 1/4 上界（左）；"
+        "Sigmoid 网络（{init} 初始化）：每经过一个 Sigmoid，梯度保留的比例都低于虚线所示的 1/4 上界"
+        "（左）；"
         "从一层的权重梯度到前一层（右），权重可以部分弥补这种衰减。",
     ),
     "s6.fig3.alt": ("Saturation and gradient norms against the scale of the initial weights",
@@ -347,7 +388,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "s6.fig3.caption": (
         "A {depth}-layer sigmoid network with weights drawn from N(0, (scale/sqrt(fan_in))^2): "
         "large weights push units into the flat tails of σ.",
-        "{depth} 层 Sigmoid 网络，权重取自 N(0, (scale/sqrt(fan_in))^2)：权重越大，神经元越容易落入 σ 的平缓区域。",
+        "{depth} 层 Sigmoid 网络，权重取自 N(0, (scale/sqrt(fan_in))^2)：权重越大，神经元越容易落入"
+        " σ 的平缓区域。",
     ),
     "s6.fig4.alt": ("Training curves of sigmoid, ReLU and sigmoid with BatchNorm",
                     "Sigmoid、ReLU 和 Sigmoid + BatchNorm 的训练曲线"),
@@ -364,7 +406,8 @@ TEXT: dict[str, tuple[str, str]] = {
         "Why the weight gradients do not fall by a full 4x per layer: the chain rule multiplies "
         "by σ′ <= 1/4 and by the weight matrix, whose norm can exceed 1. The bound is on the "
         "sigmoid alone, and it holds at every layer.",
-        "为什么权重梯度并非每层都缩小整整 4 倍：链式法则在乘以 σ′ ≤ 1/4 的同时还乘以权重矩阵，而其范数"
+        "为什么权重梯度并非每层都缩小整整 4 倍：链式法则在乘以 σ′ ≤ 1/4 的同时还乘以权重矩阵，而其"
+        "范数"
         "可以大于 1。1/4 的上界只针对 Sigmoid 本身，并且在每一层都成立。",
     ),
     "s6.v.holds": ("Holds.", "成立。"),
@@ -405,10 +448,14 @@ TEXT: dict[str, tuple[str, str]] = {
         "amplify the backward signal more than the saturated sigmoids damp it, and the vanishing "
         "is worst with small weights. So the lesson's \"large weights make it worse\" is measured "
         "true of saturation, not of the gradient's size.",
-        "较大的初始权重确实会使神经元饱和（权重尺度从 {s_small:g} 增大到 {s_large:g} 时，饱和比例从 "
-        "{sat_small:.1f}% 增加到 {sat_large:.1f}%），但这里首层梯度随尺度增大而增大，从 {g_small:.1e} "
-        "增加到 {g_large:.1e}：更大的权重矩阵对反向信号的放大超过了饱和 Sigmoid 的衰减，梯度消失在权重"
-        "较小时最严重。因此，课程中\"初始权重大时更严重\"的说法在饱和程度上得到证实，在梯度大小上则没有。",
+        "较大的初始权重确实会使神经元饱和（权重尺度从 {s_small:g} 增大到 {s_large:g} 时，饱和比例从"
+        " "
+        "{sat_small:.1f}% 增加到 {sat_large:.1f}%），但这里首层梯度随尺度增大而增大，从 "
+        "{g_small:.1e} "
+        "增加到 {g_large:.1e}：更大的权重矩阵对反向信号的放大超过了饱和 Sigmoid 的衰减，梯度消失在"
+        "权重"
+        "较小时最严重。因此，课程中\"初始权重大时更严重\"的说法在饱和程度上得到证实，在梯度大小上则"
+        "没有。",
     ),
     "s6.v.training": (
         "After {epochs} epochs the test accuracy was {acc_sig:.1f}% for sigmoid, {acc_relu:.1f}% "
@@ -427,12 +474,15 @@ TEXT: dict[str, tuple[str, str]] = {
         "使网络学得更慢；平均池化和最大池化是两种常用的池化方法。",
     ),
     "s7.method": (
-        "LeNet (cnnblocks.models.lenet) trained on the 8x8 digits (75% train, 25% test, stratified) "
+        "LeNet (cnnblocks.models.lenet) trained on the 8x8 digits (75% train, 25% test, "
+        "stratified) "
         "for {epochs} epochs with Adam (learning rate 0.003, batch 32), the same seed and data for "
         "the four combinations of max/average pooling and ReLU/sigmoid; test accuracy per epoch "
         "and the confusion matrix of the final model.",
-        "在 8×8 手写数字上训练 LeNet（cnnblocks.models.lenet；75% 训练、25% 测试，分层抽样）{epochs} 个"
-        "轮次，优化器 Adam（学习率 0.003，批大小 32），最大/平均池化与 ReLU/Sigmoid 的四种组合使用相同的"
+        "在 8×8 手写数字上训练 LeNet（cnnblocks.models.lenet；75% 训练、25% 测试，分层抽样）"
+        "{epochs} 个"
+        "轮次，优化器 Adam（学习率 0.003，批大小 32），最大/平均池化与 ReLU/Sigmoid 的四种组合使用"
+        "相同的"
         "随机种子和数据；记录每轮的测试准确率和最终模型的混淆矩阵。",
     ),
     "s7.tab.act": ("activation", "激活函数"),
@@ -456,7 +506,8 @@ TEXT: dict[str, tuple[str, str]] = {
         "epochs to reach 90%: ReLU {erm} and {era}, sigmoid {esm} and {esa}. Final test accuracy: "
         "ReLU {rm:.1f}% / {ra:.1f}%, sigmoid {sm:.1f}% / {sa:.1f}% (max / average pooling).",
         "成立：ReLU 学得更快。{epochs} 个轮次的平均测试准确率：ReLU 为 {mrm:.1f}%（最大池化）和 "
-        "{mra:.1f}%（平均池化），Sigmoid 为 {msm:.1f}% 和 {msa:.1f}%；达到 90% 所需轮次：ReLU 为 {erm} "
+        "{mra:.1f}%（平均池化），Sigmoid 为 {msm:.1f}% 和 {msa:.1f}%；达到 90% 所需轮次：ReLU 为 "
+        "{erm} "
         "和 {era}，Sigmoid 为 {esm} 和 {esa}。最终测试准确率：ReLU {rm:.1f}% / {ra:.1f}%，Sigmoid "
         "{sm:.1f}% / {sa:.1f}%（最大/平均池化）。",
     ),

@@ -32,16 +32,26 @@ def gradient_section(ctx: ReportContext) -> Section:
     size = "full" if ctx.size == "full" else "quick"
     tiny = ctx.size == "tiny"
     small: dict[str, Any] = {"depth": 6, "width": 16, "batch_size": 32} if tiny else {}
-    grads = init_gradients(activations=_ACTIVATIONS, inits=_INITS, seed=ctx.seed, size=size,
-                           **small)
+    grads = init_gradients(
+        activations=_ACTIVATIONS, inits=_INITS, seed=ctx.seed, size=size, **small
+    )
     sat = weight_scale_saturation(seed=ctx.seed, size=size, **small)
     curve_args: dict[str, Any] = {"depth": 6, "width": 16, "epochs": 1} if tiny else {}
     curves = training_curves(seed=ctx.seed, size=size, **curve_args)
     depth = grads.depth
     section = Section(
-        "vanishing-gradients", ctx.t("s6.title"), ctx.t("s6.claim"),
-        ctx.t("s6.method", depth=depth, width=grads.width, batch=grads.batch_size,
-              cdepth=curves.depth, cwidth=curves.width, epochs=curves.epochs),
+        "vanishing-gradients",
+        ctx.t("s6.title"),
+        ctx.t("s6.claim"),
+        ctx.t(
+            "s6.method",
+            depth=depth,
+            width=grads.width,
+            batch=grads.batch_size,
+            cdepth=curves.depth,
+            cwidth=curves.width,
+            epochs=curves.epochs,
+        ),
     )
     layers = list(range(1, depth + 2))
     section.blocks.append(
@@ -49,8 +59,10 @@ def gradient_section(ctx: ReportContext) -> Section:
             "s6-layer-norms",
             curves_figure(
                 [
-                    (f"init: {init}",
-                     {a: grads.run(a, init).weight_grad_norms for a in _ACTIVATIONS})
+                    (
+                        f"init: {init}",
+                        {a: grads.run(a, init).weight_grad_norms for a in _ACTIVATIONS},
+                    )
                     for init in _INITS
                 ],
                 xlabel="layer (1 = first, nearest the input)",
@@ -67,15 +79,28 @@ def gradient_section(ctx: ReportContext) -> Section:
         for init in _INITS:
             run = grads.run(a, init)
             w = run.weight_grad_norms
-            rows.append([
-                a, init, _fmt(float(w[0])), _fmt(float(w[-1])), _fmt(float(w[0] / w[-1])),
-                f"{float(np.mean(run.mean_derivative)):.3f}",
-                f"{100 * float(np.mean(run.saturated_fraction)):.1f}%",
-            ])
+            rows.append(
+                [
+                    a,
+                    init,
+                    _fmt(float(w[0])),
+                    _fmt(float(w[-1])),
+                    _fmt(float(w[0] / w[-1])),
+                    f"{float(np.mean(run.mean_derivative)):.3f}",
+                    f"{100 * float(np.mean(run.saturated_fraction)):.1f}%",
+                ]
+            )
     section.blocks.append(
         Table(
-            [ctx.t("s6.tab.act"), ctx.t("s6.tab.init"), "||dL/dW_1||", "||dL/dW_last||",
-             ctx.t("s6.tab.ratio"), ctx.t("s6.tab.meand"), ctx.t("s6.tab.sat")],
+            [
+                ctx.t("s6.tab.act"),
+                ctx.t("s6.tab.init"),
+                "||dL/dW_1||",
+                "||dL/dW_last||",
+                ctx.t("s6.tab.ratio"),
+                ctx.t("s6.tab.meand"),
+                ctx.t("s6.tab.sat"),
+            ],
             rows,
             ctx.t("s6.tab.caption"),
         )
@@ -87,10 +112,17 @@ def gradient_section(ctx: ReportContext) -> Section:
                 "s6-attenuation",
                 curves_figure(
                     [
-                        ("across each sigmoid: ||dL/dx|| / ||dL/dy||",
-                         {"measured": att.activation_ratio, "mean sigma'(x)": att.mean_derivative}),
-                        ("layer to layer: ||dL/dW_l|| / ||dL/dW_l+1||",
-                         {"measured": att.layer_ratio}),
+                        (
+                            "across each sigmoid: ||dL/dx|| / ||dL/dy||",
+                            {
+                                "measured": att.activation_ratio,
+                                "mean sigma'(x)": att.mean_derivative,
+                            },
+                        ),
+                        (
+                            "layer to layer: ||dL/dW_l|| / ||dL/dW_l+1||",
+                            {"measured": att.layer_ratio},
+                        ),
                     ],
                     xlabel="sigmoid layer",
                     ylabel="ratio",
@@ -105,7 +137,9 @@ def gradient_section(ctx: ReportContext) -> Section:
         ctx.figure(
             "s6-weight-scale",
             saturation_figure(
-                sat.scales, 100 * sat.saturated_fraction.mean(axis=1), sat.first_grad_norm,
+                sat.scales,
+                100 * sat.saturated_fraction.mean(axis=1),
+                sat.first_grad_norm,
                 sat.last_grad_norm,
             ),
             ctx.t("s6.fig3.alt"),
@@ -120,8 +154,10 @@ def gradient_section(ctx: ReportContext) -> Section:
                 [
                     ("test accuracy", {v: curves.histories[v].test_accuracy or [] for v in names}),
                     ("training loss", {v: curves.histories[v].loss for v in names}),
-                    ("||dL/dW|| of the first layer",
-                     {v: curves.histories[v].first_grad_norm or [] for v in names}),
+                    (
+                        "||dL/dW|| of the first layer",
+                        {v: curves.histories[v].first_grad_norm or [] for v in names},
+                    ),
                 ],
                 xlabel="epoch",
                 ylabel="",
@@ -137,8 +173,11 @@ def gradient_section(ctx: ReportContext) -> Section:
         Table(
             [ctx.t("s6.tab2.variant"), ctx.t("s6.tab2.acc"), ctx.t("s6.tab2.first")],
             [
-                [v, f"{100 * finals[v]:.1f}%",
-                 _fmt(float(np.mean(curves.histories[v].first_grad_norm or [np.nan])))]
+                [
+                    v,
+                    f"{100 * finals[v]:.1f}%",
+                    _fmt(float(np.mean(curves.histories[v].first_grad_norm or [np.nan]))),
+                ]
                 for v in names
             ],
             ctx.t("s6.tab2.caption", epochs=curves.epochs),
@@ -159,14 +198,23 @@ def gradient_section(ctx: ReportContext) -> Section:
     g_small, g_large = float(sat.first_grad_norm[0]), float(sat.first_grad_norm[-1])
     large_worse = g_large < g_small
     trained = finals.get("relu", 0.0) > finals.get("sigmoid", 1.0) and finals.get(
-        "sigmoid_bn", 0.0) > finals.get("sigmoid", 1.0)
+        "sigmoid_bn", 0.0
+    ) > finals.get("sigmoid", 1.0)
     section.blocks.append(Note(ctx.t("s6.note")))
     section.holds = vanishes and bound_ok and trained
     values: dict[str, Any] = {
-        "depth": depth, "sig": sig_drop, "relu": relu_drop, "big": big_drop, "maxr": max_ratio,
-        "per_layer": per_layer, "sat_small": sat_small, "sat_large": sat_large,
-        "s_small": float(sat.scales[0]), "s_large": float(sat.scales[-1]),
-        "g_small": g_small, "g_large": g_large,
+        "depth": depth,
+        "sig": sig_drop,
+        "relu": relu_drop,
+        "big": big_drop,
+        "maxr": max_ratio,
+        "per_layer": per_layer,
+        "sat_small": sat_small,
+        "sat_large": sat_large,
+        "s_small": float(sat.scales[0]),
+        "s_large": float(sat.scales[-1]),
+        "g_small": g_small,
+        "g_large": g_large,
         "acc_sig": 100 * finals.get("sigmoid", float("nan")),
         "acc_relu": 100 * finals.get("relu", float("nan")),
         "acc_bn": 100 * finals.get("sigmoid_bn", float("nan")),
@@ -218,31 +266,46 @@ def train_lenets(
         for pool in ("max", "avg"):
             model = lenet(activation, pool, rng=np.random.default_rng(seed))
             optimizer = Adam(model.parameters(), lr=lr)
-            history = fit(model, train, epochs, optimizer, 32, seed, test=split.test,
-                          progress=False)
+            history = fit(
+                model, train, epochs, optimizer, 32, seed, test=split.test, progress=False
+            )
             model.eval()
             predicted = np.argmax(model(split.test.x), axis=1)
             confusion = np.zeros((10, 10), dtype=np.int64)
             np.add.at(confusion, (split.test.y, predicted), 1)
-            runs.append(LenetRun(activation, pool, list(history.test_accuracy or []), confusion,
-                                 history.seconds))
+            runs.append(
+                LenetRun(
+                    activation, pool, list(history.test_accuracy or []), confusion, history.seconds
+                )
+            )
     return runs
 
 
 def lenet_section(ctx: ReportContext) -> Section:
     """Section 7: LeNet on the digits, max vs average pooling and sigmoid vs ReLU."""
-    epochs = ctx.pick(1, 6, 30)
+    epochs = ctx.pick(1, 4, 20)
     runs = train_lenets(epochs, ctx.seed, train_limit=256 if ctx.size == "tiny" else None)
-    section = Section("lenet", ctx.t("s7.title"), ctx.t("s7.claim"),
-                      ctx.t("s7.method", epochs=epochs))
+    section = Section(
+        "lenet", ctx.t("s7.title"), ctx.t("s7.claim"), ctx.t("s7.method", epochs=epochs)
+    )
     label = {(r.activation, r.pool): f"{r.activation} + {r.pool} pool" for r in runs}
     section.blocks.append(
         Table(
-            [ctx.t("s7.tab.act"), ctx.t("s7.tab.pool"), ctx.t("s7.tab.acc"),
-             ctx.t("s7.tab.best"), ctx.t("s7.tab.time")],
             [
-                [r.activation, r.pool, f"{100 * r.test_accuracy[-1]:.1f}%",
-                 f"{100 * max(r.test_accuracy):.1f}%", f"{r.seconds:.1f}"]
+                ctx.t("s7.tab.act"),
+                ctx.t("s7.tab.pool"),
+                ctx.t("s7.tab.acc"),
+                ctx.t("s7.tab.best"),
+                ctx.t("s7.tab.time"),
+            ],
+            [
+                [
+                    r.activation,
+                    r.pool,
+                    f"{100 * r.test_accuracy[-1]:.1f}%",
+                    f"{100 * max(r.test_accuracy):.1f}%",
+                    f"{r.seconds:.1f}",
+                ]
                 for r in runs
             ],
             ctx.t("s7.tab.caption", n=int(runs[0].confusion.sum())),
@@ -252,19 +315,22 @@ def lenet_section(ctx: ReportContext) -> Section:
         ctx.figure(
             "s7-accuracy",
             curves_figure(
-                [("test accuracy", {label[(r.activation, r.pool)]: r.test_accuracy
-                                    for r in runs})],
-                xlabel="epoch", ylabel="accuracy",
+                [("test accuracy", {label[(r.activation, r.pool)]: r.test_accuracy for r in runs})],
+                xlabel="epoch",
+                ylabel="accuracy",
                 x_values=list(range(1, epochs + 1)),
             ),
-            ctx.t("s7.fig1.alt"), ctx.t("s7.fig1.caption"), width=55,
+            ctx.t("s7.fig1.alt"),
+            ctx.t("s7.fig1.caption"),
+            width=55,
         )
     )
     section.blocks.append(
         ctx.figure(
             "s7-confusion",
             confusion_figure([(label[(r.activation, r.pool)], r.confusion) for r in runs]),
-            ctx.t("s7.fig2.alt"), ctx.t("s7.fig2.caption"),
+            ctx.t("s7.fig2.alt"),
+            ctx.t("s7.fig2.caption"),
         )
     )
     acc = {(r.activation, r.pool): r.test_accuracy[-1] for r in runs}
@@ -276,11 +342,17 @@ def lenet_section(ctx: ReportContext) -> Section:
     section.verdict = ctx.t(
         "s7.verdict" if relu_faster else "s7.verdict.fails",
         epochs=epochs,
-        rm=100 * acc[("relu", "max")], ra=100 * acc[("relu", "avg")],
-        sm=100 * acc[("sigmoid", "max")], sa=100 * acc[("sigmoid", "avg")],
-        mrm=100 * mean[("relu", "max")], mra=100 * mean[("relu", "avg")],
-        msm=100 * mean[("sigmoid", "max")], msa=100 * mean[("sigmoid", "avg")],
-        erm=reach[("relu", "max")] or never, era=reach[("relu", "avg")] or never,
-        esm=reach[("sigmoid", "max")] or never, esa=reach[("sigmoid", "avg")] or never,
+        rm=100 * acc[("relu", "max")],
+        ra=100 * acc[("relu", "avg")],
+        sm=100 * acc[("sigmoid", "max")],
+        sa=100 * acc[("sigmoid", "avg")],
+        mrm=100 * mean[("relu", "max")],
+        mra=100 * mean[("relu", "avg")],
+        msm=100 * mean[("sigmoid", "max")],
+        msa=100 * mean[("sigmoid", "avg")],
+        erm=reach[("relu", "max")] or never,
+        era=reach[("relu", "avg")] or never,
+        esm=reach[("sigmoid", "max")] or never,
+        esa=reach[("sigmoid", "avg")] or never,
     )
     return section
