@@ -38,4 +38,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if "torch" in item.keywords and not have_torch and not need_torch:
             item.add_marker(pytest.mark.skip(reason="PyTorch is not installed (optional oracle)"))
         if "browser" in item.keywords and not have_browser and not need_browser:
-            item.add_marker(pytest.mark.skip(reason="Chromium is not installed (apt-get install chromium)"))
+            item.add_marker(
+                pytest.mark.skip(reason="Chromium is not installed (apt-get install chromium)")
+            )

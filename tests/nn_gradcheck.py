@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from gradcheck import check_vjp, numeric_vjp
 
 from cnnblocks.nn import Module
+from gradcheck import check_vjp, numeric_vjp
 
 __all__ = ["check_layer", "check_loss_network"]
 
@@ -49,7 +49,7 @@ def check_layer(
     for name, p in layer.named_parameters():
         original = p.value.copy()
 
-        def of_param(v: np.ndarray, p=p) -> np.ndarray:  # noqa: B023 (bound per iteration)
+        def of_param(v: np.ndarray, p=p) -> np.ndarray:
             p.value[...] = v
             return forward(x)
 
@@ -83,7 +83,7 @@ def check_loss_network(
     for name, p in model.named_parameters():
         original = p.value.copy()
 
-        def of_param(v: np.ndarray, p=p) -> np.ndarray:  # noqa: B023
+        def of_param(v: np.ndarray, p=p) -> np.ndarray:
             p.value[...] = v
             return np.asarray(loss_fn(model(x))[0])
 

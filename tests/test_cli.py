@@ -59,7 +59,10 @@ def test_shape_fills_in_the_formula_and_drops_the_ceil_window() -> None:
     # 3*4 = 12 >= 9 + 2, dropped -> 3.
     result = run("shape", "1,3,9,9", "-k", "4", "-s", "4", "-p", "2", "--ceil-mode")
     assert result.exit_code == 0, result.stderr
-    assert "= ceil((9 + 2 + 2 - 1*(4 - 1) - 1) / 4) + 1 = 3" in result.stdout
+    assert "= ceil((9 + 2 + 2 - 1*(4 - 1) - 1) / 4) + 1 = 4" in result.stdout
+    assert "- 1 = 3: the last window would start at (4 - 1)*4 = 12 >= H + p_h1 = 11" in (
+        result.stdout
+    )
     assert "dropped" in result.stdout
     assert "(1, 3, 3, 3)" in result.stdout
 
@@ -360,3 +363,45 @@ def test_demo_refuses_a_directory_with_other_files(tmp_path: Path) -> None:
     assert_one_line_error(run("demo", "--out", str(tmp_path), "--size", "tiny"), "other files")
     assert precious.read_text() == "mine"
     assert_no_files_but(tmp_path, "notes.txt")
+
+
+# ---- the console-script entry point ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["train", "--epochs", "abc"], "Invalid value for '--epochs'"),
+        (["shape"], "Missing argument"),
+        (["nosuch"], "No such command"),
+        (["shape", "28,28", "-k", "0"], "--kernel"),
+    ],
+)
+def test_main_turns_usage_errors_into_one_line(
+    argv: list[str],
+    fragment: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from cnnblocks.cli import main
+
+    monkeypatch.setattr("sys.argv", ["cnnblocks", *argv])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("Error: ")
+    assert fragment in err[0]
+
+
+def test_main_success_exits_0(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cnnblocks.cli import main
+
+    monkeypatch.setattr("sys.argv", ["cnnblocks", "shape", "28,28"])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 0
+    assert "(1, 1, 14, 14)" in capsys.readouterr().out

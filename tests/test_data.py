@@ -22,14 +22,18 @@ from cnnblocks.errors import ParameterError
 
 def test_digits_shapes_range_and_split() -> None:
     split = load_digits()
-    assert split.train.x.shape == (1347, 1, 8, 8) and split.test.x.shape == (450, 1, 8, 8)
-    assert split.train.x.dtype == np.float32 and split.train.y.dtype == np.int64
+    assert split.train.x.shape == (1347, 1, 8, 8)
+    assert split.test.x.shape == (450, 1, 8, 8)
+    assert split.train.x.dtype == np.float32
+    assert split.train.y.dtype == np.int64
     both = np.concatenate([split.train.x, split.test.x])
-    assert both.min() == 0.0 and both.max() == 1.0
+    assert both.min() == 0.0
+    assert both.max() == 1.0
     assert len(split.train) + len(split.test) == 1797
     # stratified: every digit in both parts, in nearly the same proportion
     counts = np.bincount(split.test.y, minlength=10)
-    assert counts.min() >= 43 and counts.max() <= 47  # 1797 / 4 / 10 ≈ 45
+    assert counts.min() >= 43
+    assert counts.max() <= 47
     assert split.train.num_classes == 10
 
 
@@ -53,7 +57,8 @@ def test_digits_split_is_deterministic_and_seeded() -> None:
 def test_standardize_uses_training_statistics() -> None:
     split = load_digits(dtype=np.float64)
     s = standardize(split)
-    assert abs(s.train.x.mean()) < 1e-12 and abs(s.train.x.std() - 1) < 1e-12
+    assert abs(s.train.x.mean()) < 1e-12
+    assert abs(s.train.x.std() - 1) < 1e-12
     mean, std = split.train.x.mean(), split.train.x.std()
     np.testing.assert_allclose(s.test.x, (split.test.x - mean) / std)
 
@@ -91,9 +96,10 @@ def test_read_idx_big_endian_types(tmp_path) -> None:
 
 
 def test_load_idx_scales_and_adds_channel_axis(mnist_like) -> None:
-    images, labels, img_path, lab_path = mnist_like
+    images, _, img_path, lab_path = mnist_like
     data = load_idx(img_path, lab_path)
-    assert data.x.shape == (5, 1, 4, 3) and data.x.dtype == np.float32
+    assert data.x.shape == (5, 1, 4, 3)
+    assert data.x.dtype == np.float32
     np.testing.assert_allclose(data.x[:, 0], images / 255.0, rtol=1e-6)
     assert data.y.tolist() == [3, 0, 9, 1, 1]
 

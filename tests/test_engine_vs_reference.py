@@ -121,7 +121,7 @@ def test_max_pool_matches_reference(seed: int, layout: str, threads: None) -> No
     assert none is None
     assert y.dtype == dtype
     assert idx is not None
-    assert idx.dtype == np.int32
+    assert idx.dtype == np.int64
     assert_array_equal(_to_nchw(y, last), want_y, err_msg=f"max_pool values, case {c}")
     assert_array_equal(_to_nchw(y_only, last), want_y, err_msg="max_pool without indices")
     assert_array_equal(_to_nchw(idx, last), want_idx, err_msg=f"max_pool indices, case {c}")

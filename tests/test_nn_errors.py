@@ -31,7 +31,8 @@ def test_sequential_shape_mismatch_names_layer_and_both_shapes() -> None:
         model(np.zeros((5, 1, 8, 8), dtype=np.float32))
     msg = str(info.value)
     assert "layer 3 (Linear)" in msg
-    assert "(N, 12)" in msg and "(5, 10)" in msg
+    assert "(N, 12)" in msg
+    assert "(5, 10)" in msg
     assert "layer 2 (ReLU)" in msg
 
 
@@ -62,7 +63,9 @@ def test_unknown_activation_lists_the_choices() -> None:
     with pytest.raises(ParameterError) as info:
         Activation("sigmod")
     msg = str(info.value)
-    assert "'name' parameter of Activation()" in msg and "'sigmoid'" in msg and "'relu'" in msg
+    assert "'name' parameter of Activation()" in msg
+    assert "'sigmoid'" in msg
+    assert "'relu'" in msg
     assert "Got 'sigmod' instead." in msg
     with pytest.raises(ParameterError, match="'activation' parameter of mlp"):
         mlp(3, 8, "rectifier")
@@ -77,7 +80,9 @@ def test_unknown_initialiser_lists_the_choices() -> None:
         get_initializer("glorot_magic")
     msg = str(info.value)
     assert "'name' parameter of get_initializer()" in msg
-    assert "'xavier_uniform'" in msg and "'kaiming_normal'" in msg and "'he'" in msg
+    assert "'xavier_uniform'" in msg
+    assert "'kaiming_normal'" in msg
+    assert "'he'" in msg
     with pytest.raises(ParameterError, match="get_initializer"):
         mlp(2, 4, "relu", init="lecun")
     with pytest.raises(ParameterError, match="get_initializer"):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from nn_gradcheck import check_layer, check_loss_network
 
 from cnnblocks.losses import cross_entropy_forward, mse_forward
 from cnnblocks.nn import (
@@ -29,6 +28,7 @@ from cnnblocks.nn import (
     Tanh,
     conv2d_forward,
 )
+from nn_gradcheck import check_layer, check_loss_network
 
 F64 = np.float64
 
@@ -278,3 +278,24 @@ def test_sequential_structure_names_and_modes() -> None:
     assert all(m.training for m in model.modules())
     assert len(model) == 4
     assert isinstance(model[2], ReLU)
+
+
+def test_backward_parameters_gives_the_same_parameter_gradients() -> None:
+    g = rng(13)
+    model = Sequential(Conv2d(2, 3, 3, padding=1, rng=g, dtype=F64), ReLU(), Flatten(),
+                       Linear(3 * 16, 2, rng=g, dtype=F64))
+    x = g.standard_normal((3, 2, 4, 4))
+    gy = g.standard_normal((3, 2))
+    model(x)
+    model.backward(gy)
+    full = [p.grad.copy() for p in model.parameters()]
+    model.zero_grad()
+    model(x)
+    model.backward_parameters(gy)
+    for a, b in zip(full, [p.grad for p in model.parameters()], strict=True):
+        np.testing.assert_array_equal(a, b)
+    lin = Linear(3, 2, rng=g, dtype=F64)
+    lin(x[:, 0, 0, :3])
+    lin.backward_parameters(gy)
+    expected = gy.T @ x[:, 0, 0, :3]
+    np.testing.assert_allclose(lin.weight.grad, expected)

@@ -45,4 +45,5 @@ def test_zero_grad_clears_in_place() -> None:
     ref = p.grad
     p.grad += 3
     SGD([p], lr=0.1).zero_grad()
-    assert ref is p.grad and not p.grad.any()
+    assert ref is p.grad
+    assert not p.grad.any()

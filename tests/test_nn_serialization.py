@@ -42,7 +42,7 @@ def test_shape_mismatch_names_parameter_and_shapes(tmp_path) -> None:
 def test_name_mismatch_lists_missing_and_unexpected(tmp_path) -> None:
     path = tmp_path / "m.npz"
     save_parameters(mlp(1, 8), path)
-    with pytest.raises(ParameterError, match="missing .*'0.weight'.*unexpected .*'1.weight'"):
+    with pytest.raises(ParameterError, match=r"missing .*'0\.weight'.*unexpected .*'1\.weight'"):
         load_parameters(lenet(), path)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
@@ -246,6 +248,58 @@ def test_adaptive_three_to_five_repeats() -> None:
     assert_array_equal(idx, [[[0, 1, 1, 2, 2]]])
     _, ctx = F.adaptive_max_pool_forward(np.array([[[1.0, 2.0, 3.0]]]), 5)
     assert_array_equal(ctx.backward(np.ones((1, 1, 5))), [[[1, 2, 2]]])  # bins overlap: add
+
+
+def test_adaptive_two_to_five_cells_shared_by_three_bins() -> None:
+    # bins [i*2//5, ceil((i+1)*2/5)): [0,1) [0,1) [0,2) [1,2) [1,2); sizes 1, 1, 2, 1, 1
+    x = np.array([[[1.0, 2.0]]])
+    y, ctx = F.adaptive_avg_pool_forward(x, 5)
+    assert_allclose(y, [[[1.0, 1.0, 1.5, 2.0, 2.0]]])
+    # each cell gets 1 + 1 + 1/2 from the three bins covering it
+    assert_allclose(ctx.backward(np.ones((1, 1, 5))), [[[2.5, 2.5]]])
+    assert_allclose(ctx.backward(np.array([[[1.0, 2.0, 4.0, 8.0, 16.0]]])),
+                    [[[1 + 2 + 2, 2 + 8 + 16]]])
+    y, ctx = F.adaptive_max_pool_forward(x, 5)
+    assert_array_equal(y, [[[1, 1, 2, 2, 2]]])
+    assert_array_equal(ctx.backward(np.ones((1, 1, 5))), [[[2, 3]]])
+
+
+def test_adaptive_bins_of_unequal_size_2d() -> None:
+    # 5 -> 3 along H: bins [0,2) [1,4) [3,5) (sizes 2, 3, 2); 4 -> 2 along W: [0,2) [2,4)
+    x = np.arange(20.0).reshape(1, 1, 5, 4)
+    rows = [(0, 2), (1, 4), (3, 5)]
+    cols = [(0, 2), (2, 4)]
+    expected = [[x[0, 0, a:b, c:d].mean() for c, d in cols] for a, b in rows]
+    assert_allclose(F.adaptive_avg_pool(x, (3, 2))[0, 0], expected)
+    y, idx = F.adaptive_max_pool(-x, (3, 2), return_indices=True)  # max of -x: the first cell
+    assert_array_equal(idx[0, 0], [[0, 2], [4, 6], [12, 14]])
+    assert_array_equal(y[0, 0], -np.array([[0, 2], [4, 6], [12, 14]], dtype=float))
+
+
+def test_adaptive_pooling_has_no_loop_over_positions() -> None:
+    # The speed rule: Python-level work grows with the taps of a bin (about L/O + 1), not with
+    # the number of output positions. Count every Python and C call made for 40 -> 20 cells and
+    # for 4000 -> 2000 cells (two taps per bin in both): a loop over bins would differ 100-fold.
+    def calls(length: int, out: int) -> int:
+        count = 0
+
+        def profile(frame: object, event: str, arg: object) -> None:
+            nonlocal count
+            count += event in ("call", "c_call")
+
+        x = np.random.default_rng(0).standard_normal((1, 2, length))
+        sys.setprofile(profile)
+        try:
+            y, ctx = F.adaptive_avg_pool_forward(x, out)
+            ctx.backward(np.ones_like(y))
+            y, ctx = F.adaptive_max_pool_forward(x, out)
+            ctx.backward(np.ones_like(y))
+        finally:
+            sys.setprofile(None)
+        return count
+
+    calls(40, 20)  # warm-up: first calls import and cache
+    assert calls(40, 20) == calls(4000, 2000) == calls(400, 200)
 
 
 def test_adaptive_none_keeps_size() -> None:

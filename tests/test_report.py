@@ -162,3 +162,27 @@ def test_build_report_checks_its_arguments(tmp_path: Path) -> None:
     with pytest.raises(ParameterError, match="a file"):
         build_report(blocker)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_a_failing_section_leaves_no_half_written_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from cnnblocks.cli import app
+    from cnnblocks.report import build
+
+    def fine(ctx: ReportContext) -> Section:
+        return Section("fine", "t", "c", "m", verdict="v")
+
+    def broken(ctx: ReportContext) -> Section:
+        raise ParameterError("The 'x' parameter of broken() must be fine. Got 1 instead.")
+
+    monkeypatch.setattr(build, "_builders", lambda: [("fine", fine), ("broken", broken)])
+    out = tmp_path / "report"
+    result = CliRunner().invoke(app, ["demo", "--out", str(out), "--no-progress"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "Error: The 'x' parameter of broken() must be fine. Got 1 instead."
+    )
+    assert list(tmp_path.iterdir()) == []  # neither the report nor its temporary directory

@@ -6,6 +6,7 @@ H_out = (H + p_h1 + p_h2 - k_h) / S_h + 1 (floor, or ceil with the drop rule of 
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -127,10 +128,38 @@ def test_explain_output_shape_fills_in_numbers() -> None:
 
 
 def test_explain_output_shape_mentions_dropped_window() -> None:
+    # SEMANTICS.md: ceil((9 + 2 + 2 - 3 - 1) / 4) + 1 = ceil(9/4) + 1 = 4; the last window starts
+    # at (4 - 1)*4 = 12 >= 9 + 2 (in the bottom padding), so it is dropped: 3.
     text = explain_output_shape((1, 1, 9, 9), 4, 4, 2, ceil_mode=True)
     assert "ceil mode" in text
-    assert "dropped" in text
-    assert "= 3" in text
+    # Regression: the formula line used to print the dropped result ("... + 1 = 3"), an untrue
+    # equation; it now shows the formula's value and the drop on a line of its own.
+    assert "= ceil((9 + 2 + 2 - 1*(4 - 1) - 1) / 4) + 1 = 4\n" in text
+    assert "- 1 = 3: the last window would start at (4 - 1)*4 = 12 >= H + p_h1 = 11," in text
+    assert "in the bottom padding, so it is dropped" in text
+    assert text.endswith("output (N, C, H_out, W_out) = (1, 1, 3, 3); channels kept")
+
+
+def test_explain_output_shape_no_drop_line_when_nothing_is_dropped() -> None:
+    # 7 cells, k=2, S=3, ceil: ceil(5/3) + 1 = 3 and window 2 starts at 6 < 7: kept
+    text = explain_output_shape((1, 1, 7), 2, 3, ceil_mode=True)
+    assert "= ceil((7 + 0 + 0 - 1*(2 - 1) - 1) / 3) + 1 = 3\n" in text
+    assert "dropped" not in text
+
+
+_EQUATION = re.compile(r"= (floor|ceil)\(\((\d+) \+ (\d+) \+ (\d+) - (\d+)\*\((\d+) - 1\) - 1\) "
+                       r"/ (\d+)\) \+ 1 = (-?\d+)")
+
+
+def _equations_hold(text: str) -> int:
+    """Check every filled-in formula line of an explanation by plain arithmetic; count them."""
+    found = _EQUATION.findall(text)
+    for rounding, n, p1, p2, d, k, s, value in found:
+        numerator = int(n) + int(p1) + int(p2) - int(d) * (int(k) - 1) - 1
+        quotient = numerator / int(s)
+        expected = (math.ceil(quotient) if rounding == "ceil" else math.floor(quotient)) + 1
+        assert int(value) == expected, f"untrue equation in {text!r}"
+    return len(found)
 
 
 # --------------------------------------------------------------------------- errors
@@ -143,6 +172,25 @@ def test_output_below_one_shows_formula() -> None:
     assert "max_pool()" in msg
     assert "size -2 < 1 along H" in msg
     assert "floor((2 + 0 + 0 - 1*(5-1) - 1) / 1) + 1 = -2" in msg
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((4, 2, 0), "The 'stride' parameter of pool_output_size() must be an int >= 1. Got 0"),
+        ((4, 0, 1), "The 'kernel_size' parameter of pool_output_size() must be an int >= 1. Got 0"),
+        ((4, 2, 1, -1), "The 'pad_before' parameter of pool_output_size() must be an int >= 0."),
+        ((4, 2, 1, 0, -2), "The 'pad_after' parameter of pool_output_size() must be an int >= 0."),
+        ((4, 2, 1, 0, 0, 0), "The 'dilation' parameter of pool_output_size() must be an int >= 1"),
+        ((4.5, 2, 1), "The 'length' parameter of pool_output_size() must be an int >= 0. Got 4.5"),
+        ((4, 2, 1, 0, 0, 1, 1), "The 'ceil_mode' parameter of pool_output_size() must be a bool."),
+    ],
+)
+def test_pool_output_size_checks_its_arguments(args: tuple[object, ...], message: str) -> None:
+    # Regression: a zero stride used to raise ZeroDivisionError, a zero kernel gave a size.
+    with pytest.raises(ParameterError) as info:
+        pool_output_size(*args)  # type: ignore[arg-type]
+    assert message in str(info.value)
 
 
 def test_window_wholly_in_padding() -> None:
@@ -189,6 +237,7 @@ def test_shape_function_matches_actual_output(case: dict) -> None:
     # the explanation ends with the same shape
     text = explain_output_shape(case["shape"], **kw)
     assert re.search(re.escape(f"= {expected}; channels kept"), text)
+    assert _equations_hold(text) == len(case["shape"]) - 2
     # and channels last gives the transposed shape
     x_last = np.moveaxis(x, 1, -1)
     expected_last = pool_output_shape(x_last.shape, **kw, data_format="NHWC")

@@ -85,14 +85,17 @@ def check_real(
     low_inclusive: bool = True,
 ) -> float:
     """Return ``value`` as a float after checking it is a finite real number in range."""
-    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not np.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise fail(func, name, "a finite real number", value)
-    if low is not None and (value < low or (not low_inclusive and value == low)):
+    number = float(value)
+    if not np.isfinite(number):
+        raise fail(func, name, "a finite real number", value)
+    if low is not None and (number < low or (not low_inclusive and number == low)):
         op = ">=" if low_inclusive else ">"
         raise fail(func, name, f"a real number {op} {low}", value)
-    if high is not None and value > high:
+    if high is not None and number > high:
         raise fail(func, name, f"a real number <= {high}", value)
-    return float(value)
+    return number
 
 
 def as_array(x: Any, *, func: str, name: str = "x") -> np.ndarray:

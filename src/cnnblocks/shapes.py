@@ -53,7 +53,10 @@ _CHANNELS_LAST = {1: "NLC", 2: "NHWC", 3: "NDHWC"}
 
 
 def axis_names(rank: int) -> tuple[str, ...]:
-    """Letters the lesson uses for the spatial axes: ``('L',)``, ``('H', 'W')``, ``('D', 'H', 'W')``."""
+    """Letters the lesson uses for the spatial axes.
+
+    ``('L',)`` for 1-D, ``('H', 'W')`` for 2-D, ``('D', 'H', 'W')`` for 3-D.
+    """
     return {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}[rank]
 
 
@@ -75,11 +78,22 @@ def parse_data_format(data_format: Any, rank: int, *, func: str) -> bool:
     raise fail(func, "data_format", f"one of {{{listed}}}", data_format)
 
 
-def same_padding(length: int, kernel: int, stride: int, dilation: int, lower: bool) -> tuple[int, int]:
+def same_padding(
+    length: int, kernel: int, stride: int, dilation: int, lower: bool
+) -> tuple[int, int]:
     """Padding that makes ``L_out = ceil(L / S)`` (TensorFlow's and ONNX's SAME).
 
     ``total = max((L_out - 1) S + d (k - 1) + 1 - L, 0)``; SAME_UPPER puts the odd cell after,
-    SAME_LOWER before. Example: ``L=4, k=2, S=1`` gives ``(0, 1)``.
+    SAME_LOWER before.
+
+    Examples
+    --------
+    >>> same_padding(4, 2, 1, 1, lower=False)   # out = 4, total = 3*1 + 2 - 4 = 1, after
+    (0, 1)
+    >>> same_padding(5, 3, 2, 1, lower=True)    # out = 3, total = 2*2 + 3 - 5 = 2, even
+    (1, 1)
+    >>> same_padding(7, 2, 2, 1, lower=True)    # out = 4, total = 3*2 + 2 - 7 = 1, before
+    (1, 0)
     """
     out = -(-length // stride)
     total = max((out - 1) * stride + dilation * (kernel - 1) + 1 - length, 0)
@@ -138,10 +152,13 @@ def normalize_padding(
         )
     rule = (
         f"an int >= 0, a tuple of {rank} ints >= 0 (one per axis), a tuple of {2 * rank} ints >= 0 "
-        f"(before and after, axis by axis), {rank} (before, after) pairs, or 'SAME'/'SAME_LOWER'/'VALID'"
+        f"(before and after, axis by axis), {rank} (before, after) pairs, "
+        "or 'SAME'/'SAME_LOWER'/'VALID'"
     )
-    if isinstance(padding, Sequence) and padding and all(
-        isinstance(p, Sequence) and not isinstance(p, str) for p in padding
+    if (
+        isinstance(padding, Sequence)
+        and padding
+        and all(isinstance(p, Sequence) and not isinstance(p, str) for p in padding)
     ):
         if len(padding) != rank or any(len(p) != 2 for p in padding):
             raise fail(func, "padding", rule, padding)
@@ -195,6 +212,19 @@ def pool_output_size(
     >>> pool_output_size(5, 2, 2, 1, 1, ceil_mode=True)
     3
     """
+    # A public function in its own right (the CLI and the layers call it directly), so it checks
+    # its arguments rather than dividing by a zero stride.
+    for name, value, minimum in (
+        ("length", length, 0),
+        ("kernel_size", kernel, 1),
+        ("stride", stride, 1),
+        ("pad_before", pad_before, 0),
+        ("pad_after", pad_after, 0),
+        ("dilation", dilation, 1),
+    ):
+        as_int_tuple(value, 1, func=func, name=name, minimum=minimum)
+    if not isinstance(ceil_mode, bool):
+        raise fail(func, "ceil_mode", "a bool", ceil_mode)
     span = dilation * (kernel - 1) + 1
     numerator = length + pad_before + pad_after - span
     out = (-(-numerator // stride) if ceil_mode else numerator // stride) + 1
@@ -270,6 +300,18 @@ def pool_geometry(
     """Validate pooling settings against an input and resolve them to a :class:`PoolGeometry`.
 
     ``stride=None`` means the kernel size (non-overlapping windows).
+
+    Raises
+    ------
+    ParameterError
+        For a bad kernel_size, stride, dilation, padding or ceil_mode, an output size < 1, or a
+        window lying wholly in the padding.
+
+    Examples
+    --------
+    >>> g = pool_geometry((5, 7), (3, 2), 2, (1, 0, 0, 1))  # H: (5+1+0-3)//2+1, W: (7+0+1-2)//2+1
+    >>> g.output_size, g.padding
+    ((2, 4), ((1, 0), (0, 1)))
     """
     rank = len(spatial_shape)
     kernel = as_int_tuple(kernel_size, rank, func=func, name="kernel_size")
@@ -280,10 +322,10 @@ def pool_geometry(
     pads = normalize_padding(padding, spatial_shape, kernel, strides, dilations, func=func)
     names = axis_names(rank)
     out = tuple(
-        pool_output_size(
-            n, k, s, p[0], p[1], d, ceil_mode, func=func, axis=a
+        pool_output_size(n, k, s, p[0], p[1], d, ceil_mode, func=func, axis=a)
+        for n, k, s, p, d, a in zip(
+            spatial_shape, kernel, strides, pads, dilations, names, strict=True
         )
-        for n, k, s, p, d, a in zip(spatial_shape, kernel, strides, pads, dilations, names, strict=True)
     )
     geometry = PoolGeometry(
         input_size=tuple(int(n) for n in spatial_shape),
@@ -374,8 +416,12 @@ def explain_output_shape(
     n, c, spatial = _split_shape(input_shape, rank, channels_last, func)
     g = pool_geometry(spatial, kernel_size, stride, padding, dilation, ceil_mode, func=func)
     names = axis_names(rank)
-    sides = {"D": ("front", "back"), "H": ("top", "bottom"), "W": ("left", "right"),
-             "L": ("left", "right")}
+    sides = {
+        "D": ("front", "back"),
+        "H": ("top", "bottom"),
+        "W": ("left", "right"),
+        "L": ("left", "right"),
+    }
     in_axes = ", ".join(names)
     out_axes = ", ".join(f"{a}_out" for a in names)
     if channels_last:
@@ -385,7 +431,8 @@ def explain_output_shape(
         in_layout, out_layout = f"(N, C, {in_axes})", f"(N, C, {out_axes})"
         out_shape = (n, c, *g.output_size)
     pad_words = ", ".join(
-        f"({sides[a][0]}, {sides[a][1]}) = ({p[0]}, {p[1]})" for a, p in zip(names, g.padding, strict=True)
+        f"({sides[a][0]}, {sides[a][1]}) = ({p[0]}, {p[1]})"
+        for a, p in zip(names, g.padding, strict=True)
     )
     rounding = "ceil" if ceil_mode else "floor"
     lines = [
@@ -395,19 +442,24 @@ def explain_output_shape(
     ]
     for i, a in enumerate(names):
         s = a.lower()
+        length, (p1, p2), stride = g.input_size[i], g.padding[i], g.stride[i]
+        numerator = length + p1 + p2 - g.dilation[i] * (g.kernel_size[i] - 1) - 1
+        # The formula's own value; ceil mode may then drop a last window (shown on its own line,
+        # so that every "=" on the page is true).
+        rounded = (math.ceil if ceil_mode else math.floor)(numerator / stride) + 1
         lines.append(
             f"{a}_out = {rounding}(({a} + p_{s}1 + p_{s}2 - d_{s}*(k_{s} - 1) - 1) / S_{s}) + 1"
         )
         lines.append(
-            f"      = {rounding}(({g.input_size[i]} + {g.padding[i][0]} + {g.padding[i][1]} - "
-            f"{g.dilation[i]}*({g.kernel_size[i]} - 1) - 1) / {g.stride[i]}) + 1 = {g.output_size[i]}"
+            f"      = {rounding}(({length} + {p1} + {p2} - "
+            f"{g.dilation[i]}*({g.kernel_size[i]} - 1) - 1) / {stride}) + 1 = {rounded}"
         )
-        plain = g.input_size[i] + g.padding[i][0] + g.padding[i][1] - g.dilation[i] * (
-            g.kernel_size[i] - 1
-        ) - 1
-        if ceil_mode and math.ceil(plain / g.stride[i]) + 1 != g.output_size[i]:
+        if rounded != g.output_size[i]:
+            start = (rounded - 1) * stride
             lines.append(
-                f"      (the last window would start in the {sides[a][1]} padding, so it is dropped)"
+                f"      - 1 = {g.output_size[i]}: the last window would start at "
+                f"({rounded} - 1)*{stride} = {start} >= {a} + p_{s}1 = {length + p1},"
             )
+            lines.append(f"        in the {sides[a][1]} padding, so it is dropped")
     lines.append(f"output {out_layout} = {out_shape}; channels kept")
     return "\n".join(lines)

@@ -213,8 +213,11 @@ def fit(
             for step in range(1, steps + 1):
                 idx = order[(step - 1) * batch_size:step * batch_size]
                 xb, yb = train.x[idx], train.y[idx]
-                out = model(xb)
-                value = criterion(out, yb)
+                # A diverging run overflows somewhere before its loss turns inf/NaN; the check
+                # below reports it with the epoch and step, clearer than a RuntimeWarning.
+                with np.errstate(over="ignore", invalid="ignore"):
+                    out = model(xb)
+                    value = criterion(out, yb)
                 if not math.isfinite(value):
                     raise NonFiniteLossError(
                         f"fit(): the training loss became {value} at epoch {epoch}, step {step} "
@@ -223,11 +226,12 @@ def fit(
                     )
                 optimizer.zero_grad()
                 model.zero_grad()
-                model.backward(criterion.backward())
-                if track:
-                    first_norms.append(float(np.linalg.norm(layers[0].weight.grad)))
-                    last_norms.append(float(np.linalg.norm(layers[-1].weight.grad)))
-                optimizer.step()
+                with np.errstate(over="ignore", invalid="ignore"):
+                    model.backward_parameters(criterion.backward())
+                    if track:
+                        first_norms.append(float(np.linalg.norm(layers[0].weight.grad)))
+                        last_norms.append(float(np.linalg.norm(layers[-1].weight.grad)))
+                    optimizer.step()
                 total_loss += value * len(idx)
                 correct += _batch_correct(out, yb)
                 seen += len(idx)

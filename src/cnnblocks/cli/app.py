@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -163,5 +164,27 @@ def plot_activations(
 
 
 def main() -> None:
-    """Console-script entry point (``cnnblocks = "cnnblocks.cli:main"``)."""
-    app()
+    """Console-script entry point (``cnnblocks = "cnnblocks.cli:main"``).
+
+    Typer's own usage errors (a missing argument, ``--epochs abc``) are shown, like ours, as one
+    ``Error: ...`` line on stderr with exit code 2, instead of a framed panel.
+    """
+    try:
+        code = app(standalone_mode=False)
+    except typer.Abort:
+        typer.echo("Aborted!", err=True)
+        sys.exit(1)
+    except Exception as exc:
+        # click's ClickException, found by its interface: typer vendors click in recent
+        # versions (typer._click) and depends on the click package in older ones.
+        show, exit_code = getattr(exc, "format_message", None), getattr(exc, "exit_code", None)
+        if not callable(show) or not isinstance(exit_code, int):
+            raise
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `cnnblocks` alone: the help, as usual
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(exit_code)
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        typer.echo(f"Error: {' '.join(str(show()).split())}{hint}", err=True)
+        sys.exit(exit_code)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -17,11 +17,13 @@ Design (each choice measured on the project machine, see ``PERFORMANCE.md``):
   the input is ever made.
 - Loops index slices with non-negative loop counters only (a possibly negative index makes numba
   emit a wrap-around check that blocks vector loads).
-- The select ``a if (a > o) | (a != a) else o`` is branch-free and gives PyTorch's rules: the first
-  maximum wins ties, NaN propagates, and the last NaN in row-major order gives the index.
+- Values combine as ``np.maximum(old, new)``: numba emits it as branch-free selects that
+  vectorise (a Python ``a if c else b`` on floats does not), it keeps the old value on ties (the
+  first maximum, so even the sign of a zero is PyTorch's) and propagates NaN. The argmax is chosen
+  with ``take = (new > old) | (new != new)`` (PyTorch's test), so the last NaN gives the index.
 - NHWC works on whole channel vectors: one output pixel is the combination of its clipped taps,
   each a contiguous run of C values; parallel over output rows.
-- Max backward is a scatter of the gradient to the stored int32 indices, parallel over planes
+- Max backward is a scatter of the gradient to the stored indices, parallel over planes
   (NCHW) or over (image, channel block) (NHWC), which makes it race-free.
 - Average backward is a gather: each input cell sums the (pre-divided) gradients of the windows
   that contain it, again separably for NCHW.
@@ -102,7 +104,7 @@ def max_fwd_nchw(
                     for j in range(out_w):
                         a = tap[j]
                         o = r[j]
-                        r[j] = a if (a > o) | (a != a) else o
+                        r[j] = np.maximum(o, a)
             for oh in range(out_h):
                 out = y[plane, oh]
                 first = row_start[oh]
@@ -114,7 +116,7 @@ def max_fwd_nchw(
                     for j in range(out_w):
                         a = r[j]
                         o = out[j]
-                        out[j] = a if (a > o) | (a != a) else o
+                        out[j] = np.maximum(o, a)
 
 
 @kernel(parallel=True)
@@ -124,7 +126,7 @@ def max_idx_fwd_nchw(
     sw: int, width: int, tap_phase: Array, tap_offset: Array, tap_col: Array, first_col: Array,
     load_j0: Array, load_i0: Array, load_n: Array,
 ) -> None:  # pragma: no cover - compiled
-    """Max with PyTorch's flat in-plane argmax (int32) in ``idx`` (P, H_out, W_out)."""
+    """Max with PyTorch's flat in-plane argmax (int64) in ``idx`` (P, H_out, W_out)."""
     planes, height, in_w = x.shape[0], x.shape[1], x.shape[2]
     out_h, out_w = y.shape[1], y.shape[2]
     kw = tap_phase.shape[0]
@@ -156,7 +158,7 @@ def max_idx_fwd_nchw(
                         a = tap[j]
                         o = r[j]
                         take = (a > o) | (a != a)
-                        r[j] = a if take else o
+                        r[j] = np.maximum(o, a)
                         rc[j] = np.int32(j * sw + col0) if take else rc[j]
             for oh in range(out_h):
                 out = y[plane, oh]
@@ -167,7 +169,7 @@ def max_idx_fwd_nchw(
                 base = first * in_w
                 for j in range(out_w):
                     out[j] = r[j]
-                    out_i[j] = np.int32(base + rc[j])
+                    out_i[j] = base + rc[j]
                 for t in range(1, row_count[oh]):
                     ih = first + t * dh
                     r = rows[ih]
@@ -177,8 +179,8 @@ def max_idx_fwd_nchw(
                         a = r[j]
                         o = out[j]
                         take = (a > o) | (a != a)
-                        out[j] = a if take else o
-                        out_i[j] = np.int32(base + rc[j]) if take else out_i[j]
+                        out[j] = np.maximum(o, a)
+                        out_i[j] = base + rc[j] if take else out_i[j]
 
 
 @kernel(parallel=True)
@@ -326,7 +328,7 @@ def global_max_fwd_nchw(x: Array, y: Array) -> None:  # pragma: no cover - compi
         o = row[0]
         for i in range(1, size):
             a = row[i]
-            o = a if (a > o) | (a != a) else o
+            o = np.maximum(o, a)
         y[plane] = o
 
 
@@ -380,7 +382,7 @@ def max_fwd_nhwc(
                     for c in range(channels):
                         v = src[c]
                         o = out[c]
-                        out[c] = v if (v > o) | (v != v) else o
+                        out[c] = np.maximum(o, v)
 
 
 @kernel(parallel=True)
@@ -389,7 +391,7 @@ def max_idx_fwd_nhwc(
     row_start: Array, row_count: Array, dh: int,
     col_start: Array, col_count: Array, dw: int,
 ) -> None:  # pragma: no cover - compiled
-    """Max and flat in-plane argmax (int32), NHWC."""
+    """Max and flat in-plane argmax (int64), NHWC."""
     batch, in_w, channels = x.shape[0], x.shape[2], x.shape[3]
     out_h, out_w = y.shape[1], y.shape[2]
     for task in prange(batch * out_h):
@@ -401,7 +403,7 @@ def max_idx_fwd_nhwc(
             out = y[n, oh, ow]
             out_i = idx[n, oh, ow]
             src = x[n, r0, c0]
-            first = np.int32(r0 * in_w + c0)
+            first = r0 * in_w + c0
             for c in range(channels):
                 out[c] = src[c]
                 out_i[c] = first
@@ -412,12 +414,12 @@ def max_idx_fwd_nhwc(
                         continue
                     iw = c0 + b * dw
                     src = x[n, ih, iw]
-                    here = np.int32(ih * in_w + iw)
+                    here = ih * in_w + iw
                     for c in range(channels):
                         v = src[c]
                         o = out[c]
                         take = (v > o) | (v != v)
-                        out[c] = v if take else o
+                        out[c] = np.maximum(o, v)
                         out_i[c] = here if take else out_i[c]
 
 

@@ -1,17 +1,19 @@
 """Dispatch pooling work to a kernel backend.
 
 :mod:`cnnblocks.functional` validates arguments and resolves the window to a
-:class:`~cnnblocks.shapes.PoolGeometry`, then calls these functions. Today every call goes to the
-NumPy tap kernels in :mod:`cnnblocks.engine.numpy_pool`; compiled kernels plug in behind the same
-signatures. Arrays arrive and leave in the caller's layout: ``(N, C, *spatial)`` or, with
-``channels_last``, ``(N, *spatial, C)``.
+:class:`~cnnblocks.shapes.PoolGeometry`, then calls these functions. float32 and float64 arrays with
+1-D or 2-D windows go to the compiled numba kernels (:mod:`cnnblocks.engine.fast_pool`, which says
+what it covers in :func:`~cnnblocks.engine.fast_pool.supports`); everything else (3-D windows,
+float16, integers) to the NumPy tap kernels in :mod:`cnnblocks.engine.numpy_pool`. Both give the
+same values, indices and gradients (``tests/test_engine_vs_reference.py``). Arrays arrive and leave
+in the caller's layout: ``(N, C, *spatial)`` or, with ``channels_last``, ``(N, *spatial, C)``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from cnnblocks.engine import numpy_pool
+from cnnblocks.engine import fast_pool, numpy_pool
 from cnnblocks.shapes import PoolGeometry
 
 __all__ = [
@@ -28,6 +30,8 @@ def max_pool_forward(
     x: np.ndarray, geometry: PoolGeometry, channels_last: bool, with_indices: bool
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Window maxima (same dtype as ``x``) and, if asked, flat per-plane argmax indices."""
+    if fast_pool.supports(x, geometry):
+        return fast_pool.max_pool_forward(x, geometry, channels_last, with_indices)
     return numpy_pool.max_pool_forward(x, geometry, channels_last, with_indices)
 
 
@@ -39,6 +43,8 @@ def max_pool_backward(
     input_shape: tuple[int, ...],
 ) -> np.ndarray:
     """Scatter-add ``grad_y`` to the input cells named by ``indices``."""
+    if fast_pool.supports(grad_y, geometry):
+        return fast_pool.max_pool_backward(grad_y, indices, geometry, channels_last, input_shape)
     return numpy_pool.max_pool_backward(grad_y, indices, geometry, channels_last, input_shape)
 
 
@@ -50,6 +56,10 @@ def avg_pool_forward(
     divisor_override: int | None,
 ) -> np.ndarray:
     """Window means with PyTorch's/ONNX's divisor rules."""
+    if fast_pool.supports(x, geometry):
+        return fast_pool.avg_pool_forward(
+            x, geometry, channels_last, count_include_pad, divisor_override
+        )
     return numpy_pool.avg_pool_forward(
         x, geometry, channels_last, count_include_pad, divisor_override
     )
@@ -64,6 +74,10 @@ def avg_pool_backward(
     input_shape: tuple[int, ...],
 ) -> np.ndarray:
     """Vector-Jacobian product of :func:`avg_pool_forward`."""
+    if fast_pool.supports(grad_y, geometry):
+        return fast_pool.avg_pool_backward(
+            grad_y, geometry, channels_last, count_include_pad, divisor_override, input_shape
+        )
     return numpy_pool.avg_pool_backward(
         grad_y, geometry, channels_last, count_include_pad, divisor_override, input_shape
     )

@@ -20,6 +20,7 @@ import numpy as np
 
 from cnnblocks._checks import as_array, check_real, fail
 from cnnblocks.autograd import Context
+from cnnblocks.engine import fast_activations
 from cnnblocks.functional._elementwise import (
     check_context,
     check_grad_output,
@@ -73,6 +74,15 @@ def _mask_as(mask: np.ndarray, like: np.ndarray) -> np.ndarray:
     return mask.astype(like.dtype).reshape(like.shape)
 
 
+def _relu(xw: np.ndarray) -> np.ndarray:
+    """max(x, 0): the compiled kernel for float32/float64, NumPy otherwise (same values)."""
+    fast = fast_activations.relu(xw)
+    if fast is not None:
+        return fast
+    out: np.ndarray = np.maximum(xw, 0)
+    return out
+
+
 # --- relu ---------------------------------------------------------------------------------------
 
 
@@ -92,7 +102,7 @@ def relu(x: Any) -> np.ndarray:
     [0.0, 0.0, 3.0]
     """
     x = real_input(x, "relu")
-    return finish(np.maximum(working(x, widen=False), 0), x)
+    return finish(_relu(working(x, widen=False)), x)
 
 
 def relu_grad(x: Any) -> np.ndarray:
@@ -104,13 +114,16 @@ def relu_grad(x: Any) -> np.ndarray:
     [0.0, 0.0, 1.0]
     """
     x = real_input(x, "relu_grad")
+    fast = fast_activations.relu_grad(x)
+    if fast is not None:
+        return fast
     return _mask_as(working(x, widen=False) > 0, x)
 
 
 def relu_forward(x: Any) -> tuple[np.ndarray, Context]:
     """:func:`relu` that also returns the context for :func:`relu_backward` (saves ``y``)."""
     x = real_input(x, "relu_forward")
-    y = finish(np.maximum(working(x, widen=False), 0), x)
+    y = finish(_relu(working(x, widen=False)), x)
     return y, Context("relu", relu_backward, {"y": y})
 
 
@@ -121,6 +134,9 @@ def relu_backward(grad_y: Any, ctx: Context) -> np.ndarray:
     check_context(ctx, "relu", "relu_backward")
     y = ctx.saved["y"]
     g = check_grad_output(grad_y, y.shape, "relu_backward")
+    fast = fast_activations.relu_backward(g, y)
+    if fast is not None:
+        return fast
     return _select_grad(working(y, widen=False) > 0, g)
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from cnnblocks._checks import check_choice
 from cnnblocks.autograd import Context
+from cnnblocks.engine import fast_activations
 from cnnblocks.functional._elementwise import (
     check_context,
     check_grad_output,
@@ -74,6 +75,9 @@ def logistic(xw: np.ndarray) -> np.ndarray:
     """σ(x) on a working-dtype array (the kernel behind :func:`sigmoid`, shared with softplus)."""
     # σ(x) = 1/(1+z) for x >= 0 and z/(1+z) for x < 0, z = e^{-|x|}. The numerator max(z, [x >= 0])
     # picks 1 or z without evaluating both branches (np.where would) and keeps NaN.
+    fast = fast_activations.sigmoid(xw)  # compiled, fused (same formula); None if not applicable
+    if fast is not None:
+        return fast
     z = _neg_exp_abs(xw)
     y: np.ndarray = np.maximum(z, xw >= 0)
     z += 1
@@ -159,6 +163,9 @@ def sigmoid_grad(x: Any) -> np.ndarray:
     [0.25]
     """
     x = float_input(x, "sigmoid_grad")
+    fast = fast_activations.sigmoid_grad(working(x))  # compiled, same formula
+    if fast is not None:
+        return finish(fast, x)
     z = _neg_exp_abs(working(x))
     d = z + 1
     d *= d
@@ -182,6 +189,9 @@ def sigmoid_backward(grad_y: Any, ctx: Context) -> np.ndarray:
     check_context(ctx, "sigmoid", "sigmoid_backward")
     y = ctx.saved["y"]
     g = check_grad_output(grad_y, y.shape, "sigmoid_backward")
+    fast = fast_activations.sigmoid_backward(g, y)  # compiled, fused; same rounding
+    if fast is not None:
+        return fast
     yw = working(y)
     d = np.subtract(1, yw)
     d *= yw

@@ -792,6 +792,13 @@ def adaptive_bins(length: int, out: int) -> tuple[np.ndarray, np.ndarray]:
     return (i * length) // out, -(-((i + 1) * length) // out)
 
 
+def _on_axis(values: np.ndarray, axis: int, ndim: int) -> np.ndarray:
+    """``values`` (one per position along ``axis``) shaped to broadcast against an ndim array."""
+    shape = [1] * ndim
+    shape[axis] = values.size
+    return values.reshape(shape)
+
+
 def _adaptive_prepare(
     x: Any, output_size: Any, data_format: Any, func: str
 ) -> tuple[np.ndarray, bool, tuple[int, ...], tuple[int, ...]]:
@@ -823,10 +830,59 @@ def _adaptive_prepare(
     return arr, channels_last, axes, tuple(sizes)
 
 
-def _along(ndim: int, axis: int, index: slice) -> tuple[slice, ...]:
-    full = [slice(None)] * ndim
+def _along(ndim: int, axis: int, index: slice | np.ndarray) -> tuple[slice | np.ndarray, ...]:
+    full: list[slice | np.ndarray] = [slice(None)] * ndim
     full[axis] = index
     return tuple(full)
+
+
+# Adaptive bins are contiguous, so they are pooled like windows: one vectorised pass per *tap*
+# (tap j of every bin at once), never a loop over bins or cells. A bin has at most
+# K = max(ends - starts) taps, about L / O + 1, so memory stays O(input + output).
+
+def _bin_taps(starts: np.ndarray, ends: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per tap ``j``: the bins with more than ``j`` cells and the cell each reads, ``start + j``.
+
+    Within one tap the bins are distinct, so ``out[bins] += x[cells]`` adds each term once.
+    """
+    sizes = ends - starts
+    taps = []
+    for j in range(int(sizes.max())):
+        bins = np.flatnonzero(sizes > j)
+        taps.append((bins, starts[bins] + j))
+    return taps
+
+
+def _cell_taps(
+    starts: np.ndarray, ends: np.ndarray, length: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The transpose of :func:`_bin_taps`: per tap ``r``, cells and the ``r``-th bin covering each.
+
+    Bins covering cell ``t`` are consecutive, from the first with ``end > t`` to the last with
+    ``start <= t``; within one tap the cells are distinct.
+    """
+    cells = np.arange(length)
+    first = np.searchsorted(ends, cells, side="right")
+    last = np.searchsorted(starts, cells, side="right") - 1
+    count = last - first + 1
+    taps = []
+    for r in range(int(count.max())):
+        covered = np.flatnonzero(count > r)
+        taps.append((covered, first[covered] + r))
+    return taps
+
+
+def _add_taps(
+    dst: np.ndarray, src: np.ndarray, axis: int, taps: list[tuple[np.ndarray, np.ndarray]]
+) -> None:
+    """``dst[..., to, ...] += src[..., frm, ...]`` along ``axis`` for every ``(to, frm)`` tap."""
+    whole = dst.shape[axis]
+    for to, frm in taps:
+        part = np.take(src, frm, axis=axis)
+        if to.size == whole:  # every position: a plain in-place add, no fancy assignment
+            dst += part
+        else:
+            dst[_along(dst.ndim, axis, to)] += part
 
 
 def _adaptive_avg_pool_forward(
@@ -843,12 +899,9 @@ def _adaptive_avg_pool_forward(
         starts, ends = adaptive_bins(current.shape[axis], out)
         shape = list(current.shape)
         shape[axis] = out
-        reduced = np.empty(shape, dtype=acc)
-        for i, (a, b) in enumerate(zip(starts, ends, strict=True)):
-            part = current[_along(current.ndim, axis, slice(a, b))]
-            reduced[_along(current.ndim, axis, slice(i, i + 1))] = (
-                part.sum(axis=axis, keepdims=True, dtype=acc) / (b - a)
-            )
+        reduced = np.zeros(shape, dtype=acc)
+        _add_taps(reduced, current, axis, _bin_taps(starts, ends))
+        reduced /= _on_axis(ends - starts, axis, reduced.ndim)
         current = reduced
     y = current.astype(arr.dtype, copy=False)
     ctx = Context(
@@ -910,10 +963,8 @@ def adaptive_avg_pool_backward(grad_y: Any, ctx: Context) -> np.ndarray:
         shape = list(current.shape)
         shape[axis] = length
         spread = np.zeros(shape, dtype=acc)
-        for i, (a, b) in enumerate(zip(starts, ends, strict=True)):
-            spread[_along(current.ndim, axis, slice(a, b))] += (
-                current[_along(current.ndim, axis, slice(i, i + 1))] / (b - a)
-            )
+        share = current / _on_axis(ends - starts, axis, current.ndim)
+        _add_taps(spread, share, axis, _cell_taps(starts, ends, length))
         current = spread
     return current.astype(grad.dtype, copy=False)
 
@@ -932,20 +983,24 @@ def _adaptive_max_pool_forward(
     # winner is largest. That order finds the first maximum in row-major order (and the last NaN).
     for axis, out in reversed(list(zip(axes, sizes, strict=True))):
         starts, ends = adaptive_bins(current.shape[axis], out)
-        shape = list(current.shape)
-        shape[axis] = out
-        values = np.empty(shape, dtype=arr.dtype)
-        own = np.empty(shape, dtype=np.int64)
-        inner = {a: np.empty(shape, dtype=np.int64) for a in chosen}
-        for i, (a, b) in enumerate(zip(starts, ends, strict=True)):
-            src = _along(current.ndim, axis, slice(a, b))
-            dst = _along(current.ndim, axis, slice(i, i + 1))
-            winner = _argmax_last_nan(current[src], axis, check_nan)
-            values[dst] = np.take_along_axis(current[src], winner, axis=axis)
-            own[dst] = winner + a
-            for other, positions in chosen.items():
-                inner[other][dst] = np.take_along_axis(positions[src], winner, axis=axis)
-        chosen = inner
+        # Scan the taps in order; tap j of a bin with fewer cells re-reads its last cell, which
+        # can neither beat itself nor move the index (a NaN there re-selects the same cell).
+        values = np.take(current, starts, axis=axis)
+        shape = values.shape
+        own = np.broadcast_to(_on_axis(starts, axis, values.ndim), shape).copy()
+        for j in range(1, int((ends - starts).max())):
+            cells = np.minimum(starts + j, ends - 1)
+            candidate = np.take(current, cells, axis=axis)
+            # PyTorch's scan rule: a later cell wins if it is larger or NaN.
+            better = candidate > values
+            if check_nan:
+                better |= np.isnan(candidate)
+            np.copyto(values, candidate, where=better)
+            np.copyto(own, _on_axis(cells, axis, values.ndim), where=better)
+        chosen = {
+            other: np.take_along_axis(positions, own, axis=axis)
+            for other, positions in chosen.items()
+        }
         chosen[axis] = own
         current = values
     indices = np.zeros(current.shape, dtype=np.int64)

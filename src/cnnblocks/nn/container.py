@@ -73,6 +73,14 @@ class Sequential(Module):
             grad_out = layer.backward(grad_out)
         return grad_out
 
+    def backward_parameters(self, grad_out: np.ndarray) -> None:
+        """Backward for training: like :meth:`backward`, but the first layer skips ``dL/dx``."""
+        if not self.layers:
+            return
+        for layer in reversed(self.layers[1:]):
+            grad_out = layer.backward(grad_out)
+        self.layers[0].backward_parameters(grad_out)
+
     def __repr__(self) -> str:
         inner = "\n".join(f"  ({i}): {layer!r}" for i, layer in enumerate(self.layers))
         return f"Sequential(\n{inner}\n)"

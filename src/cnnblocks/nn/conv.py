@@ -27,6 +27,7 @@ from cnnblocks._checks import as_int_tuple, check_choice, fail
 from cnnblocks.autograd import Context
 from cnnblocks.errors import ParameterError
 from cnnblocks.init import get_initializer
+from cnnblocks.nn._blas import small_gemm
 from cnnblocks.nn.module import Module, Parameter
 from cnnblocks.shapes import normalize_padding, pool_output_size
 
@@ -111,7 +112,8 @@ def conv2d_forward(
     # im2col: (C_in k_h k_w, N H_out W_out), one copy; then one GEMM does every output.
     cols = _windows(xp, kernel, strides2, dilations2, out_hw).reshape(c_in * kh * kw, -1)
     w2 = weight.reshape(c_out, -1).astype(dtype, copy=False)
-    y2 = w2 @ cols  # (C_out, N H_out W_out)
+    with small_gemm(c_out * cols.shape[0] * cols.shape[1]):
+        y2 = w2 @ cols  # (C_out, N H_out W_out)
     if bias is not None:
         y2 += bias.astype(dtype, copy=False)[:, None]
     y = np.ascontiguousarray(y2.reshape(c_out, n, *out_hw).transpose(1, 0, 2, 3))
@@ -137,18 +139,35 @@ def conv2d_forward(
 def _conv2d_backward_ctx(
     grad_y: np.ndarray, ctx: Context
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    grad_w, grad_b, g2 = _conv2d_parameter_grads(grad_y, ctx)
+    return _conv2d_input_grad(g2, ctx), grad_w, grad_b
+
+
+def _conv2d_parameter_grads(
+    grad_y: np.ndarray, ctx: Context
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    s = ctx.saved
+    cols: np.ndarray = s["cols"]
+    weight: np.ndarray = s["weight"]
+    c_out = weight.shape[0]
+    g2 = grad_y.transpose(1, 0, 2, 3).reshape(c_out, -1)  # (C_out, N H_out W_out)
+    with small_gemm(c_out * cols.shape[0] * cols.shape[1]):
+        grad_w = (g2 @ cols.T).reshape(weight.shape).astype(weight.dtype, copy=False)
+    grad_b = g2.sum(axis=1).astype(weight.dtype, copy=False) if s["has_bias"] else None
+    return grad_w, grad_b, g2
+
+
+def _conv2d_input_grad(g2: np.ndarray, ctx: Context) -> np.ndarray:
     s = ctx.saved
     cols: np.ndarray = s["cols"]
     weight: np.ndarray = s["weight"]
     c_out, c_in, kh, kw = weight.shape
     n = s["x_shape"][0]
     ho, wo = s["out_hw"]
-    g2 = grad_y.transpose(1, 0, 2, 3).reshape(c_out, -1)  # (C_out, N H_out W_out)
-    grad_w = (g2 @ cols.T).reshape(weight.shape).astype(weight.dtype, copy=False)
-    grad_b = g2.sum(axis=1).astype(weight.dtype, copy=False) if s["has_bias"] else None
-    gcols = (weight.reshape(c_out, -1).astype(g2.dtype, copy=False).T @ g2).reshape(
-        c_in, kh, kw, n, ho, wo
-    )
+    with small_gemm(c_out * cols.shape[0] * cols.shape[1]):
+        gcols = (weight.reshape(c_out, -1).astype(g2.dtype, copy=False).T @ g2).reshape(
+            c_in, kh, kw, n, ho, wo
+        )
     # col2im: every tap (u, v) adds its slab back at its strided offset; taps overlap when S < k.
     _, _, hp, wp = s["padded_shape"]
     gxp = np.zeros((c_in, n, hp, wp), dtype=gcols.dtype)
@@ -162,8 +181,7 @@ def _conv2d_backward_ctx(
     (t, _), (left, _) = s["pads"]
     h, w = s["x_shape"][2:]
     grad_x = gxp[:, :, t:t + h, left:left + w].transpose(1, 0, 2, 3)
-    grad_x = np.ascontiguousarray(grad_x, dtype=s["x_dtype"])
-    return grad_x, grad_w, grad_b
+    return np.ascontiguousarray(grad_x, dtype=s["x_dtype"])
 
 
 def conv2d_backward(
@@ -255,6 +273,13 @@ class Conv2d(Module):
         if self.bias is not None and grad_b is not None:
             self.bias.grad += grad_b
         return grad_x
+
+    def backward_parameters(self, grad_out: np.ndarray) -> None:
+        """Accumulate dL/dweight and dL/dbias only: no input gradient, no col2im."""
+        grad_w, grad_b, _ = _conv2d_parameter_grads(grad_out, self._saved(self._ctx))
+        self.weight.grad += grad_w
+        if self.bias is not None and grad_b is not None:
+            self.bias.grad += grad_b
 
     def extra_repr(self) -> str:
         return (

@@ -8,6 +8,7 @@ import numpy as np
 
 from cnnblocks._checks import as_int_tuple, fail
 from cnnblocks.init import get_initializer
+from cnnblocks.nn._blas import small_gemm
 from cnnblocks.nn.module import Module, Parameter
 
 __all__ = ["Linear"]
@@ -72,7 +73,8 @@ class Linear(Module):
             x, f"(N, {self.in_features})", x.ndim == 2 and x.shape[1] == self.in_features
         )
         self._x = x
-        y: np.ndarray = x @ self.weight.value.T
+        with small_gemm(x.shape[0] * self.in_features * self.out_features):
+            y: np.ndarray = x @ self.weight.value.T
         if self.bias is not None:
             y += self.bias.value
         return y
@@ -80,11 +82,20 @@ class Linear(Module):
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """Return dL/dx; add dL/dW and dL/db into the parameters' ``grad``."""
         x = self._saved(self._x)
-        self.weight.grad += (grad_out.T @ x).astype(self.weight.grad.dtype, copy=False)
+        with small_gemm(x.shape[0] * self.in_features * self.out_features):
+            self.weight.grad += (grad_out.T @ x).astype(self.weight.grad.dtype, copy=False)
+            grad_x: np.ndarray = (grad_out @ self.weight.value).astype(x.dtype, copy=False)
         if self.bias is not None:
             self.bias.grad += grad_out.sum(axis=0).astype(self.bias.grad.dtype, copy=False)
-        grad_x: np.ndarray = (grad_out @ self.weight.value).astype(x.dtype, copy=False)
         return grad_x
+
+    def backward_parameters(self, grad_out: np.ndarray) -> None:
+        """Accumulate dL/dW and dL/db only (no dL/dx)."""
+        x = self._saved(self._x)
+        with small_gemm(x.shape[0] * self.in_features * self.out_features):
+            self.weight.grad += (grad_out.T @ x).astype(self.weight.grad.dtype, copy=False)
+        if self.bias is not None:
+            self.bias.grad += grad_out.sum(axis=0).astype(self.bias.grad.dtype, copy=False)
 
     def extra_repr(self) -> str:
         return (

@@ -77,6 +77,16 @@ class Module:
         """Return ``dL/dx`` given ``dL/dy``; accumulate ``dL/dθ`` into the parameters' ``grad``."""
         raise NotImplementedError
 
+    def backward_parameters(self, grad_out: np.ndarray) -> None:
+        """Backward pass for training: accumulate ``dL/dθ`` only, without ``dL/dx``.
+
+        The gradient with respect to the network's input is never used by an optimiser, so the
+        first layer can skip it (PyTorch skips it too, for inputs that do not require grad): for
+        LeNet's first convolution that is a matrix product and a col2im saved per step. The
+        default runs :meth:`backward` and drops its result.
+        """
+        self.backward(grad_out)
+
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)
 

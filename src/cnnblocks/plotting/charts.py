@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from cnnblocks.plotting._figure import new_figure
 
@@ -77,6 +78,8 @@ def curves_figure(
             ax.axhline(y, color="0.4", linestyle="--", linewidth=1, label=label)
         if log_y:
             ax.set_yscale("log")
+        if x_values is not None and all(float(v).is_integer() for v in x_values):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs and layers are counts
         ax.set_title(title, fontsize=11)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -145,7 +146,14 @@ def build_report(
     work = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     work.chmod(0o755)  # mkdtemp makes it private; a report is meant to be read
     try:
-        ctx = ReportContext(work, lang, size, seed)
+        current = {"label": ""}
+        bar_ref: dict[str, Any] = {}
+
+        def on_step(text: str) -> None:
+            if "bar" in bar_ref:
+                bar_ref["bar"].update(bar_ref["task"], description=f"{current['label']}: {text}")
+
+        ctx = ReportContext(work, lang, size, seed, on_step)
         sections: list[Section] = []
         builders = _builders()
         with Progress(
@@ -158,7 +166,9 @@ def build_report(
             transient=False,
         ) as bar:
             task = bar.add_task("", total=len(builders))
+            bar_ref.update(bar=bar, task=task)
             for label, builder in builders:
+                current["label"] = label
                 bar.update(task, description=label)
                 t0 = time.perf_counter()
                 section = builder(ctx)

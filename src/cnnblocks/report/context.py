@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from matplotlib.figure import Figure as MplFigure
@@ -25,6 +26,11 @@ class ReportContext:
     lang: str
     size: str
     seed: int
+    on_step: Callable[[str], None] = field(default=lambda text: None, repr=False)
+
+    def step(self, text: str) -> None:
+        """Tell the progress display which part of a long section is running."""
+        self.on_step(text)
 
     def t(self, key: str, **values: object) -> str:
         """The text for ``key`` in the report's language, with ``values`` filled in."""

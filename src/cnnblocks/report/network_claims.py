@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnnblocks.functional.pooling import max_pool
+from cnnblocks.plotting import image_row_figure
 from cnnblocks.plotting.charts import grouped_bars_figure
 from cnnblocks.report.context import ReportContext
 from cnnblocks.report.data import digit_images
-from cnnblocks.report.document import Note, Section, Table
+from cnnblocks.report.document import Figure, Note, Section, Table
 from cnnblocks.report.experiments import (
+    conv_relu,
     fc_cost,
+    shift_on_canvas,
     time_fc_forward,
     translation_invariance,
 )
@@ -64,6 +68,7 @@ def translation_section(ctx: ReportContext) -> Section:
             width=85,
         )
     )
+    section.blocks.append(_example_figure(ctx, chosen[0], filters[:1]))
     conv1, max1 = by[(1, "conv")], by[(1, "conv + max pool 2x2")]
     conv2, max2 = by[(2, "conv")], by[(2, "conv + max pool 2x2")]
     section.blocks.append(Note(ctx.t("s3.note")))
@@ -85,10 +90,35 @@ def translation_section(ctx: ReportContext) -> Section:
     return section
 
 
+def _example_figure(ctx: ReportContext, image: np.ndarray, one_filter: np.ndarray) -> Figure:
+    """One digit and the same digit moved 1 pixel right: conv map and max-pooled map of each."""
+    before = shift_on_canvas(image[None], 2, 0, 0)
+    after = shift_on_canvas(image[None], 2, 0, 1)
+    conv_before, conv_after = conv_relu(before, one_filter), conv_relu(after, one_filter)
+    pool_before = np.asarray(max_pool(conv_before, 2))
+    pool_after = np.asarray(max_pool(conv_after, 2))
+    return ctx.figure(
+        "s3-example",
+        image_row_figure(
+            [
+                ("input", before[0]),
+                ("shifted 1 px", after[0]),
+                ("conv", conv_before[0, 0]),
+                ("conv (shifted)", conv_after[0, 0]),
+                ("max pool", pool_before[0, 0]),
+                ("max pool (shifted)", pool_after[0, 0]),
+            ],
+            height=2.2,
+        ),
+        ctx.t("s3.fig0.alt"),
+        ctx.t("s3.fig0.caption"),
+    )
+
+
 def parameter_section(ctx: ReportContext) -> Section:
     """Section 4: the first fully connected layer of LeNet with and without pooling."""
-    batch = 256
-    repeats = ctx.pick(20, 50, 200)
+    batch = 1024
+    repeats = ctx.pick(20, 50, 100)
     section = Section(
         "parameters",
         ctx.t("s4.title"),

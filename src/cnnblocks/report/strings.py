@@ -84,8 +84,13 @@ TEXT: dict[str, tuple[str, str]] = {
     "s1.fig3.alt": ("Sixteen digits and the same sheet max- and average-pooled to 16x16",
                     "16 个数字拼成的图及其 16×16 的最大池化和平均池化结果"),
     "s1.fig3.caption": (
-        "A 32x32 sheet of digits pooled 2x2: a quarter of the values, the digits still legible.",
-        "32×32 的数字拼图经过 2×2 池化：数值只剩四分之一，数字依然可辨认。",
+        "A 32x32 sheet of 16 digits pooled 2x2: a quarter of the values. Max pooling thickens the "
+        "strokes, average pooling blurs them; on images this small the digits become hard to "
+        "read, which is why a network pools feature maps after convolutions, not raw pixels.",
+        "16 个数字拼成的 32×32 图像经过 2×2 池化：数值只剩四分之一。最大池化使笔画变粗，平均池化使"
+        "其"
+        "变模糊；在这么小的图像上数字会变得难以辨认，这也是网络在卷积提取特征之后才对特征图做池化，"
+        "而不是直接池化原始像素的原因。",
     ),
     "s1.verdict": (
         "Holds. The worked example matches the hand computation exactly: {worked}. Every pooled "
@@ -172,6 +177,17 @@ TEXT: dict[str, tuple[str, str]] = {
         "的特征图，分别比较原特征图和经过 2×2、步幅 2 的最大（或平均）池化后的结果。报告：活跃输出"
         "（平移前或后非零）中数值不变的比例，以及平均相对变化 sum|后 − 前| / sum|前|；向右与向下的"
         "结果取平均。",
+    ),
+    "s3.fig0.alt": (
+        "A digit, the digit shifted one pixel right, and their conv and max-pooled maps",
+        "一个数字及其右移一个像素后的图像，以及二者的卷积特征图和最大池化结果",
+    ),
+    "s3.fig0.caption": (
+        "One digit and one filter: the conv map moves with the input, while many max-pooled "
+        "cells keep their value because the strongest response stays inside the same 2x2 window.",
+        "一个数字、一个卷积核：卷积特征图随输入一起移动，而最大池化后的许多格子保持不变，因为最强的"
+        "响应"
+        "仍落在同一个 2×2 窗口内。",
     ),
     "s3.tab.shift": ("shift", "平移"),
     "s3.tab.stage": ("feature map", "特征图"),
@@ -343,7 +359,8 @@ TEXT: dict[str, tuple[str, str]] = {
         "N(0, 1) initial weights; the norm of each layer's weight gradient recorded, and across "
         "every sigmoid the ratio ||dL/dx|| / ||dL/dy|| set beside the 1/4 bound. Then the scale "
         "of the initial weights swept. Finally a {cdepth}-layer network of width {cwidth} trained "
-        "for {epochs} epochs (SGD, momentum 0.9) with sigmoid, ReLU and sigmoid + BatchNorm.",
+        "for {epochs} epochs (SGD, learning rate {lr:g}, momentum 0.9) with sigmoid, ReLU and "
+        "sigmoid + BatchNorm.",
         "在一批 {batch} 张数字图像上，用 {depth} 个宽度为 {width} 的隐藏层组成的全连接网络"
         "（cnnblocks.models.mlp），在初始化时做一次交叉熵的前向与反向计算（float64），激活函数分别"
         "为 "
@@ -353,7 +370,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "后用 "
         "Sigmoid、ReLU 和 Sigmoid + BatchNorm 训练一个 {cdepth} 层、宽度 {cwidth} 的网络 {epochs} "
         "个轮次"
-        "（SGD，动量 0.9）。",
+        "（SGD，学习率 {lr:g}，动量 0.9）。",
     ),
     "s6.fig1.alt": ("Per-layer gradient norms on a log scale for sigmoid, tanh and ReLU",
                     "Sigmoid、Tanh 和 ReLU 网络各层梯度范数（对数坐标）"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,7 @@ __all__ = ["LenetRun", "gradient_section", "lenet_section", "train_lenets"]
 
 _ACTIVATIONS = ("sigmoid", "tanh", "relu")
 _INITS = ("xavier", "he", "large_normal")
+CURVES_LR = 0.01
 
 
 def _fmt(value: float) -> str:
@@ -32,12 +34,16 @@ def gradient_section(ctx: ReportContext) -> Section:
     size = "full" if ctx.size == "full" else "quick"
     tiny = ctx.size == "tiny"
     small: dict[str, Any] = {"depth": 6, "width": 16, "batch_size": 32} if tiny else {}
+    ctx.step("gradients at initialisation")
     grads = init_gradients(
         activations=_ACTIVATIONS, inits=_INITS, seed=ctx.seed, size=size, **small
     )
+    ctx.step("weight scale")
     sat = weight_scale_saturation(seed=ctx.seed, size=size, **small)
     curve_args: dict[str, Any] = {"depth": 6, "width": 16, "epochs": 1} if tiny else {}
-    curves = training_curves(seed=ctx.seed, size=size, **curve_args)
+    # SGD with lr 0.01: the preset's 0.05 makes the deep ReLU network collapse to chance.
+    ctx.step("training sigmoid / relu / sigmoid + BatchNorm")
+    curves = training_curves(seed=ctx.seed, size=size, lr=CURVES_LR, **curve_args)
     depth = grads.depth
     section = Section(
         "vanishing-gradients",
@@ -45,6 +51,7 @@ def gradient_section(ctx: ReportContext) -> Section:
         ctx.t("s6.claim"),
         ctx.t(
             "s6.method",
+            lr=CURVES_LR,
             depth=depth,
             width=grads.width,
             batch=grads.batch_size,
@@ -249,7 +256,12 @@ class LenetRun:
 
 
 def train_lenets(
-    epochs: int, seed: int, *, train_limit: int | None = None, lr: float = 3e-3
+    epochs: int,
+    seed: int,
+    *,
+    train_limit: int | None = None,
+    lr: float = 3e-3,
+    on_step: Callable[[str], None] | None = None,
 ) -> list[LenetRun]:
     """Train LeNet on the digits for max/avg pooling x sigmoid/relu (Adam, batch 32)."""
     from cnnblocks.data import Dataset, load_digits
@@ -261,9 +273,11 @@ def train_lenets(
     train = split.train
     if train_limit is not None:
         train = Dataset(train.x[:train_limit], train.y[:train_limit])
-    runs = []
+    runs: list[LenetRun] = []
     for activation in ("relu", "sigmoid"):
         for pool in ("max", "avg"):
+            if on_step is not None:
+                on_step(f"training {activation} + {pool} pool ({len(runs) + 1}/4)")
             model = lenet(activation, pool, rng=np.random.default_rng(seed))
             optimizer = Adam(model.parameters(), lr=lr)
             history = fit(
@@ -284,7 +298,9 @@ def train_lenets(
 def lenet_section(ctx: ReportContext) -> Section:
     """Section 7: LeNet on the digits, max vs average pooling and sigmoid vs ReLU."""
     epochs = ctx.pick(1, 4, 20)
-    runs = train_lenets(epochs, ctx.seed, train_limit=256 if ctx.size == "tiny" else None)
+    runs = train_lenets(
+        epochs, ctx.seed, train_limit=256 if ctx.size == "tiny" else None, on_step=ctx.step
+    )
     section = Section(
         "lenet", ctx.t("s7.title"), ctx.t("s7.claim"), ctx.t("s7.method", epochs=epochs)
     )

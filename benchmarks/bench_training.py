@@ -1,0 +1,152 @@
+"""LeNet training speed: cnnblocks against the same architecture in PyTorch (CPU), same threads.
+
+Usage::
+
+    python -m benchmarks.bench_training                 # 1 and 2 threads
+    python -m benchmarks.bench_training --threads 2 --rounds 5
+
+Workloads:
+
+1. one training epoch of LeNet (relu, max pooling) on the 8×8 digits: 1,347 images in batches
+   of 32, forward, cross-entropy, backward, SGD step with momentum;
+2. one forward + backward of a batch of 64 MNIST-sized (1, 28, 28) images through LeNet for
+   28×28 (the classic 16·5·5 = 400 features before the first fully connected layer).
+
+Implementations alternate within each round (so drifting machine load hits both alike); the
+median over rounds is reported with the ratio cnnblocks / PyTorch (below 1: cnnblocks faster).
+Thread counts: ``torch.set_num_threads`` for PyTorch; the BLAS thread limit (threadpoolctl) and
+numba's thread count for cnnblocks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
+
+import numpy as np
+
+from cnnblocks.data import Dataset, load_digits, standardize
+from cnnblocks.losses import CrossEntropyLoss
+from cnnblocks.models import lenet
+from cnnblocks.nn import Sequential
+from cnnblocks.optim import SGD
+from cnnblocks.training import fit
+
+
+def _torch_lenet(torch: Any, input_size: int) -> Any:
+    nn = torch.nn
+    pad2 = 2 if input_size < 16 else 0
+    side = (input_size // 2 + 2 * pad2 - 4) // 2
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5, padding=pad2), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+        nn.Linear(16 * side * side, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
+        nn.Linear(84, 10),
+    )
+
+
+def _torch_epoch(torch: Any, model: Any, opt: Any, x: Any, y: Any, batch: int,
+                 order: np.ndarray) -> None:
+    f = torch.nn.functional
+    for start in range(0, len(order), batch):
+        idx = torch.from_numpy(order[start:start + batch])
+        opt.zero_grad()
+        f.cross_entropy(model(x[idx]), y[idx]).backward()
+        opt.step()
+
+
+def _ours_step(model: Sequential, x: np.ndarray, y: np.ndarray) -> None:
+    crit = CrossEntropyLoss()
+    crit(model(x), y)
+    model.zero_grad()
+    model.backward(crit.backward())
+
+
+def _median_ms(fn: Callable[[], None], times: list[float]) -> None:
+    start = time.perf_counter()
+    fn()
+    times.append((time.perf_counter() - start) * 1e3)
+
+
+def run(threads: int, rounds: int) -> list[tuple[str, float, float]]:
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(threads)
+    try:
+        import numba
+
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    except ImportError:
+        pass
+    rows = []
+    with threadpool_limits(limits=threads, user_api="blas"):
+        # 1. an epoch on the digits
+        split = standardize(load_digits(seed=0))
+        train: Dataset = split.train
+        ours = lenet("relu", "max", rng=np.random.default_rng(0))
+        ours_opt = SGD(ours.parameters(), lr=0.05, momentum=0.9)
+        torch.manual_seed(0)
+        theirs = _torch_lenet(torch, 8)
+        theirs_opt = torch.optim.SGD(theirs.parameters(), lr=0.05, momentum=0.9)
+        tx, ty = torch.from_numpy(train.x), torch.from_numpy(train.y)
+        order = np.random.default_rng(0).permutation(len(train))
+        a: list[float] = []
+        b: list[float] = []
+        for r in range(rounds + 1):  # round 0 warms up (kernel compilation, allocator)
+            ta: list[float] = []
+            tb: list[float] = []
+            _median_ms(lambda: fit(ours, train, 1, ours_opt, 32, 0, progress=False), ta)
+            _median_ms(lambda: _torch_epoch(torch, theirs, theirs_opt, tx, ty, 32, order), tb)
+            if r:
+                a += ta
+                b += tb
+        rows.append(("LeNet epoch, digits 8x8 (1347 imgs, batch 32)", statistics.median(a),
+                     statistics.median(b)))
+
+        # 2. forward + backward of 64 MNIST-sized images
+        g = np.random.default_rng(1)
+        x = g.random((64, 1, 28, 28), dtype=np.float32)
+        y = g.integers(0, 10, 64)
+        ours28 = lenet("relu", "max", input_size=28, rng=np.random.default_rng(0))
+        theirs28 = _torch_lenet(torch, 28)
+        xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+
+        def torch_step() -> None:
+            theirs28.zero_grad()
+            torch.nn.functional.cross_entropy(theirs28(xt), yt).backward()
+
+        a, b = [], []
+        for r in range(10 * rounds + 3):
+            ta, tb = [], []
+            _median_ms(lambda: _ours_step(ours28, x, y), ta)
+            _median_ms(torch_step, tb)
+            if r >= 3:
+                a += ta
+                b += tb
+        rows.append(("LeNet fwd+bwd, batch 64 x (1, 28, 28)", statistics.median(a),
+                     statistics.median(b)))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Print a table of median times and ratios for each thread count."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--threads", type=int, nargs="*", default=[1, 2])
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args(argv)
+    print(f"{'workload':<50} {'threads':>7} {'cnnblocks ms':>13} {'PyTorch ms':>11} "
+          f"{'ratio':>6}")
+    for threads in args.threads:
+        for name, ours, theirs in run(threads, args.rounds):
+            print(f"{name:<50} {threads:>7} {ours:>13.2f} {theirs:>11.2f} {ours / theirs:>6.2f}")
+
+
+if __name__ == "__main__":
+    main()
