@@ -15,7 +15,8 @@ Workloads:
 Implementations alternate within each round (so drifting machine load hits both alike); the
 median over rounds is reported with the ratio cnnblocks / PyTorch (below 1: cnnblocks faster).
 Thread counts: ``torch.set_num_threads`` for PyTorch; the BLAS thread limit (threadpoolctl) and
-numba's thread count for cnnblocks.
+``cnnblocks.set_num_threads`` (the compiled kernels) for cnnblocks. Products below ≈ 4 M
+multiply-adds run on one BLAS thread either way (``cnnblocks.nn._blas``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
 
 import numpy as np
 
+import cnnblocks
 from cnnblocks.data import Dataset, load_digits, standardize
 from cnnblocks.losses import CrossEntropyLoss
 from cnnblocks.models import lenet
@@ -79,12 +81,7 @@ def run(threads: int, rounds: int) -> list[tuple[str, float, float]]:
     from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(threads)
-    try:
-        import numba
-
-        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-    except ImportError:
-        pass
+    cnnblocks.set_num_threads(threads)  # the compiled pooling/activation kernels
     rows = []
     with threadpool_limits(limits=threads, user_api="blas"):
         # 1. an epoch on the digits

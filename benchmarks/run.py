@@ -106,15 +106,15 @@ def _out_elems(w: Workload) -> int:
 
 
 def bytes_moved(w: Workload, training: bool, itemsize: int = 4) -> int:
-    """Minimum bytes: every input read once, every output written once (int32 indices)."""
+    """Minimum bytes: every input read once, every output written once (int64 indices)."""
     x, y = int(np.prod(w.shape)), _out_elems(w)
     if w.kind in ("sigmoid", "relu"):
         # forward: x -> y; backward: (grad_y, y) -> grad_x
         return itemsize * (2 * x + (3 * x if training else 0))
     if not training:
         return itemsize * (x + y)
-    if w.kind == "max":  # forward with indices, then (grad_y, indices) -> grad_x
-        return itemsize * (x + 2 * y) + itemsize * (2 * y + x)
+    if w.kind == "max":  # forward with int64 indices, then (grad_y, indices) -> grad_x
+        return itemsize * (x + y) + 8 * y + itemsize * (y + x) + 8 * y
     return itemsize * (x + y) + itemsize * (y + x)
 
 

@@ -211,3 +211,76 @@ def test_three_dimensional_windows_stay_on_the_numpy_path() -> None:
     x = np.zeros((1, 1, 4, 4, 4), np.float32)
     assert not fast_pool.supports(x, pool_geometry((4, 4, 4), 2))
     assert not fast_pool.supports(x[..., 0].astype(np.float16), pool_geometry((4, 4), 2))
+
+
+# --- through the public API: the dispatcher must pick the compiled path ----------------------
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Count calls into the compiled drivers (pooling and activations)."""
+    from cnnblocks.engine import fast_activations
+
+    counts: dict[str, int] = {}
+    for module in (fast_pool, fast_activations):
+        for name in module.__all__:
+            target = getattr(module, name)
+            if not callable(target) or name == "supports":
+                continue
+
+            def spy(*args: Any, _name: str = name, _target: Any = target) -> Any:
+                counts[_name] = counts.get(_name, 0) + 1
+                return _target(*args)
+
+            monkeypatch.setattr(module, name, spy)
+    return counts
+
+
+@pytest.mark.parametrize("data_format", ["NCHW", "NHWC"])
+def test_public_pooling_runs_on_the_compiled_engine(
+    calls: dict[str, int], data_format: str
+) -> None:
+    from cnnblocks import functional as F
+
+    rng = np.random.default_rng(11)
+    x = rng.integers(-4, 5, (2, 3, 9, 8)).astype(np.float32)
+    arg = x if data_format == "NCHW" else np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+    y, ctx = F.max_pool_forward(arg, 3, 2, (0, 1, 1, 0), data_format=data_format)
+    gy = rng.standard_normal(y.shape).astype(np.float32)
+    gx = F.max_pool_backward(gy, ctx)
+    a, actx = F.avg_pool_forward(arg, 2, data_format=data_format)
+    ga = F.avg_pool_backward(np.ones_like(a), actx)
+    assert calls == {"max_pool_forward": 1, "max_pool_backward": 1, "avg_pool_forward": 1,
+                     "avg_pool_backward": 1}
+    want_y, _ = reference.max_pool(x, 3, 2, (0, 1, 1, 0))
+    last = data_format == "NHWC"
+    assert_array_equal(_to_nchw(y, last), want_y)
+    to_nchw_gy = _to_nchw(gy, last)
+    assert_allclose(_to_nchw(gx, last),
+                    reference.max_pool_backward(to_nchw_gy, x, 3, 2, (0, 1, 1, 0)), rtol=1e-6)
+    assert_allclose(_to_nchw(a, last), reference.avg_pool(x, 2), rtol=1e-6)
+    assert_allclose(_to_nchw(ga, last), reference.avg_pool_backward(
+        np.ones((2, 3, 4, 4), np.float32), x.shape, 2), rtol=1e-6)
+
+
+def test_public_activations_run_on_the_compiled_engine(calls: dict[str, int]) -> None:
+    from cnnblocks import functional as F
+
+    x = np.linspace(-5, 5, 11, dtype=np.float32)
+    y, ctx = F.sigmoid_forward(x)
+    F.sigmoid_backward(np.ones_like(y), ctx)
+    F.sigmoid_grad(x)
+    r, rctx = F.relu_forward(x)
+    F.relu_backward(np.ones_like(r), rctx)
+    F.relu_grad(x)
+    assert calls == {"sigmoid": 1, "sigmoid_backward": 1, "sigmoid_grad": 1, "relu": 1,
+                     "relu_backward": 1, "relu_grad": 1}
+
+
+def test_float16_and_3d_windows_take_the_numpy_path(calls: dict[str, int]) -> None:
+    from cnnblocks import functional as F
+
+    x16 = np.ones((1, 2, 4, 4), np.float16)
+    assert F.max_pool(x16, 2).dtype == np.float16
+    assert F.avg_pool(np.ones((1, 1, 4, 4, 4), np.float32), 2).shape == (1, 1, 2, 2, 2)
+    assert calls == {}

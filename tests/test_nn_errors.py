@@ -75,6 +75,15 @@ def test_unknown_activation_lists_the_choices() -> None:
         lenet(pool="min")
 
 
+def test_unknown_activation_option() -> None:
+    with pytest.raises(ParameterError, match=re.escape(
+            "The 'kwargs' parameter of Activation() must be one of {'negative_slope'} for "
+            "leaky_relu. Got 'alpha' instead.")):
+        Activation("leaky_relu", alpha=0.1)
+    with pytest.raises(ParameterError, match="absent: relu takes no options"):
+        Activation("relu", inplace=True)
+
+
 def test_unknown_initialiser_lists_the_choices() -> None:
     with pytest.raises(ParameterError) as info:
         get_initializer("glorot_magic")

@@ -183,10 +183,17 @@ def test_named_activation_classes_and_their_derivatives() -> None:
     assert relu.derivative().tolist() == [0.0, 0.0, 1.0]  # relu′(0) = 0
 
 
-def test_prelu_gradients() -> None:
-    layer = PReLU(3, dtype=F64)
+@pytest.mark.parametrize("channels", [1, 3])
+def test_prelu_gradients(channels: int) -> None:
+    layer = PReLU(channels, dtype=F64)
+    layer.weight.value[:] = np.linspace(0.1, 0.4, channels)
     x = np.array([[-1.5, 0.5, -0.25], [2.0, -3.0, 1.0]])[:, :, None]  # (N, C, L)
     check_layer(layer, x)
+
+
+def test_leaky_relu_option_reaches_the_operator() -> None:
+    layer = Activation("leaky_relu", negative_slope=0.2)
+    assert layer(np.array([-1.0, 2.0])).tolist() == [-0.2, 2.0]
 
 
 POOL_CASES = [

@@ -172,6 +172,31 @@ def test_global_pools() -> None:
     assert _one("GlobalMaxPool", [np.ones((2, 3, 4, 5, 6))]).shape == (2, 3, 1, 1, 1)
 
 
+def test_global_pools_take_any_number_of_spatial_axes() -> None:
+    # ONNX defines the global pools for any rank; regression: 4 spatial axes used to be refused
+    # with a message about global_max_pool(). Planes of 2*2*2*2 = 16 cells: channel 0 holds
+    # 0..15, channel 1 holds 16..31 shifted by -100, i.e. -84..-69.
+    x = np.arange(2 * 16, dtype=np.float64).reshape(1, 2, 2, 2, 2, 2)
+    x[0, 1] -= 100
+    np.testing.assert_allclose(_one("GlobalMaxPool", [x]).ravel(), [15.0, -69.0])
+    np.testing.assert_allclose(_one("GlobalAveragePool", [x]).ravel(), [7.5, -76.5])
+    np.testing.assert_allclose(_one("GlobalLpPool", [x], {"p": 1}).ravel(),
+                               [120.0, sum(range(69, 85))])
+    assert _one("GlobalAveragePool", [x]).shape == (1, 2, 1, 1, 1, 1)
+
+
+@pytest.mark.parametrize("op_type", ["GlobalMaxPool", "GlobalAveragePool", "GlobalLpPool"])
+@pytest.mark.parametrize("shape", [(2, 3), (1, 2, 3, 0)])
+def test_global_pools_reject_rank_below_three_and_empty_planes(
+    op_type: str, shape: tuple[int, ...]
+) -> None:
+    with pytest.raises(ParameterError) as info:
+        run_node(op_type, [np.ones(shape)], {})
+    assert (f"The '{op_type}.X' parameter of run_node() must be an array of rank >= 3 "
+            f"(N, C, spatial...) with every spatial size >= 1. Got an array of shape {shape}"
+            ) in str(info.value)
+
+
 # --- MaxUnpool --------------------------------------------------------------------------------
 
 

@@ -188,3 +188,62 @@ def test_max_unpool_mismatched_indices() -> None:
                                        (1, 1)),
                   "max_unpool() would give an output of size -1 < 1 along L")
     assert re.search(r"\(1 - 1\)\*1 - 1 - 1 \+ 1 = -1", msg)
+
+
+@pytest.mark.parametrize(
+    ("name", "call"),
+    [
+        ("global_max_pool", F.global_max_pool),
+        ("global_avg_pool", F.global_avg_pool),
+        ("global_lp_pool", F.global_lp_pool),
+        ("adaptive_avg_pool", lambda x: F.adaptive_avg_pool(x, 1)),
+        ("adaptive_max_pool", lambda x: F.adaptive_max_pool(x, 1)),
+    ],
+)
+def test_global_and_adaptive_need_a_cell_per_axis(name: str, call: Callable[..., Any]) -> None:
+    _raises(lambda: call(np.zeros((1, 2, 3, 0))),
+            f"The 'x' parameter of {name}() must be an array with every spatial size >= 1 in "
+            "(N, C, H, W)", "Got an array of shape (1, 2, 3, 0)")
+
+
+@pytest.mark.parametrize(
+    ("name", "call"),
+    [
+        ("lp_pool", lambda x: F.lp_pool(x, 2, 2)),
+        ("global_max_pool", F.global_max_pool),
+        ("global_avg_pool", F.global_avg_pool),
+        ("global_lp_pool", F.global_lp_pool),
+        ("adaptive_avg_pool", lambda x: F.adaptive_avg_pool(x, 2)),
+        ("adaptive_max_pool", lambda x: F.adaptive_max_pool(x, 2)),
+        ("max_unpool", lambda x: F.max_unpool(x, np.zeros(x.shape, int), 2)),
+    ],
+)
+def test_wrong_ndim_every_pool(name: str, call: Callable[..., Any]) -> None:
+    _raises(lambda: call(np.zeros((4, 4))), f"parameter of {name}() must be a batched 3-d",
+            "Got an array of shape (4, 4)")
+
+
+def test_every_backward_checks_its_context() -> None:
+    x = np.random.default_rng(0).standard_normal((1, 2, 4, 4))
+    y, idx = F.max_pool(x, 2, return_indices=True)
+    forwards = {
+        "max_pool": lambda: F.max_pool_forward(x, 2),
+        "avg_pool": lambda: F.avg_pool_forward(x, 2),
+        "lp_pool": lambda: F.lp_pool_forward(x, 2, 2),
+        "global_max_pool": lambda: F.global_max_pool_forward(x),
+        "global_avg_pool": lambda: F.global_avg_pool_forward(x),
+        "global_lp_pool": lambda: F.global_lp_pool_forward(x),
+        "adaptive_avg_pool": lambda: F.adaptive_avg_pool_forward(x, 2),
+        "adaptive_max_pool": lambda: F.adaptive_max_pool_forward(x, 2),
+        "max_unpool": lambda: F.max_unpool_forward(y, idx, 2),
+    }
+    _, other = F.sigmoid_forward(x)
+    for op, forward in forwards.items():
+        out, ctx = forward()
+        backward = getattr(F, f"{op}_backward")
+        _raises(lambda b=backward, o=out: b(np.ones_like(o), other),  # type: ignore[misc]
+                f"The 'ctx' parameter of {op}_backward() must be the Context returned by "
+                f"{op}_forward(). Got 'sigmoid' instead.")
+        _raises(lambda b=backward, o=out: b(np.ones_like(o), "ctx"),  # type: ignore[misc]
+                f"The 'ctx' parameter of {op}_backward()", "Got 'ctx' instead.")
+        assert backward(np.ones_like(out), ctx).shape == np.shape(x if op != "max_unpool" else y)

@@ -198,6 +198,20 @@ def test_window_wholly_in_padding() -> None:
         pool_geometry((5,), 3, 1, ((3, 0),), func="max_pool")
 
 
+def test_window_in_the_middle_can_skip_the_input() -> None:
+    # L=1, k=2, d=3, pads (3, 2): out = (1 + 5 - 4)/1 + 1 = 3 windows with taps at o-3 and o.
+    # Window 0 reads cell 0 (tap 2 of 2); windows 1 and 2 straddle the single cell: both empty.
+    with pytest.raises(ParameterError) as info:
+        pool_geometry((1,), 2, 1, ((3, 2),), 3, func="max_pool")
+    assert ("max_pool() window 1 along L lies wholly in the padding: it covers L positions -2..1 "
+            "(step 3) but the input has positions 0..0") in str(info.value)
+    # pads (2, 3): taps at o-2 and o+1, so window 0 (taps -2 and 1) already misses cell 0
+    with pytest.raises(ParameterError, match=r"window 0 along L .* positions -2\.\.1 \(step 3\)"):
+        pool_geometry((1,), 2, 1, ((2, 3),), 3, func="max_pool")
+    # stride 3 skips the empty windows: the only window (taps -3 and 0) reads cell 0
+    assert pool_geometry((1,), 2, 3, ((3, 0),), 3).output_size == (1,)
+
+
 def test_unknown_padding_string() -> None:
     with pytest.raises(ParameterError, match=r"'padding' parameter of max_pool\(\).*Got 'FULL'"):
         pool_geometry((4, 4), 2, padding="FULL", func="max_pool")

@@ -28,6 +28,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
+import numpy as np
+
 from cnnblocks._checks import as_int_tuple, fail
 from cnnblocks.errors import ParameterError
 
@@ -274,17 +276,21 @@ def _check_windows_touch_input(geometry: PoolGeometry, func: str) -> None:
             geometry.dilation[i],
         )
         before = geometry.padding[i][0]
-        for o in range(geometry.output_size[i]):
-            start = o * s - before
-            # Tap j sits at start + j*d; the window is empty if no tap lands in [0, n).
-            first_tap = (-start + d - 1) // d if start < 0 else 0
-            if first_tap >= k or start + first_tap * d >= n:
-                raise ParameterError(
-                    f"{func}() window {o} along {names[i]} lies wholly in the padding: it covers "
-                    f"{names[i]} positions {start}..{start + d * (k - 1)} (step {d}) but the input "
-                    f"has positions 0..{n - 1}. The 'padding' parameter got {geometry.padding[i]} "
-                    f"for this axis; use less padding or a larger kernel_size."
-                )
+        # All windows at once (no loop over positions): tap j of window o sits at
+        # o*S - p1 + j*d; a window is empty if its first tap at or after 0 is past the kernel or
+        # past the input.
+        starts = np.arange(geometry.output_size[i]) * s - before
+        first_taps = np.where(starts < 0, (-starts + d - 1) // d, 0)
+        empty = np.flatnonzero((first_taps >= k) | (starts + first_taps * d >= n))
+        if empty.size:
+            o = int(empty[0])
+            start = int(starts[o])
+            raise ParameterError(
+                f"{func}() window {o} along {names[i]} lies wholly in the padding: it covers "
+                f"{names[i]} positions {start}..{start + d * (k - 1)} (step {d}) but the input "
+                f"has positions 0..{n - 1}. The 'padding' parameter got {geometry.padding[i]} "
+                f"for this axis; use less padding or a larger kernel_size."
+            )
 
 
 def pool_geometry(
@@ -360,6 +366,24 @@ def _rank_of(kernel_size: Any, input_shape: Sequence[int]) -> int:
     return max(1, min(3, len(input_shape) - 2))
 
 
+def _resolve_input(
+    func: str,
+    input_shape: Sequence[int],
+    kernel_size: Any,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    ceil_mode: bool,
+    data_format: str,
+) -> tuple[int, int, PoolGeometry, bool]:
+    """Batch size, channels, the window's geometry and the layout of a whole input shape."""
+    rank = _rank_of(kernel_size, input_shape)
+    channels_last = parse_data_format(data_format, rank, func=func)
+    n, c, spatial = _split_shape(input_shape, rank, channels_last, func)
+    geometry = pool_geometry(spatial, kernel_size, stride, padding, dilation, ceil_mode, func=func)
+    return n, c, geometry, channels_last
+
+
 def pool_output_shape(
     input_shape: Sequence[int],
     kernel_size: Any,
@@ -378,11 +402,10 @@ def pool_output_shape(
     >>> pool_output_shape((1, 5, 5, 3), 3, 2, (0, 1, 0, 1), data_format="NHWC")
     (1, 2, 2, 3)
     """
-    func = "pool_output_shape"
-    rank = _rank_of(kernel_size, input_shape)
-    channels_last = parse_data_format(data_format, rank, func=func)
-    n, c, spatial = _split_shape(input_shape, rank, channels_last, func)
-    geometry = pool_geometry(spatial, kernel_size, stride, padding, dilation, ceil_mode, func=func)
+    n, c, geometry, channels_last = _resolve_input(
+        "pool_output_shape", input_shape, kernel_size, stride, padding, dilation, ceil_mode,
+        data_format,
+    )
     if channels_last:
         return (n, *geometry.output_size, c)
     return (n, c, *geometry.output_size)
@@ -410,12 +433,11 @@ def explain_output_shape(
           = floor((4 + 0 + 0 - 1*(2 - 1) - 1) / 2) + 1 = 2
     output (N, C, H_out, W_out) = (1, 3, 2, 2); channels kept
     """
-    func = "explain_output_shape"
-    rank = _rank_of(kernel_size, input_shape)
-    channels_last = parse_data_format(data_format, rank, func=func)
-    n, c, spatial = _split_shape(input_shape, rank, channels_last, func)
-    g = pool_geometry(spatial, kernel_size, stride, padding, dilation, ceil_mode, func=func)
-    names = axis_names(rank)
+    n, c, g, channels_last = _resolve_input(
+        "explain_output_shape", input_shape, kernel_size, stride, padding, dilation, ceil_mode,
+        data_format,
+    )
+    names = axis_names(g.rank)
     sides = {
         "D": ("front", "back"),
         "H": ("top", "bottom"),

@@ -128,6 +128,14 @@ def _phases(axis: _Axis) -> _Phases:
     return _Phases(width, tap_phase, tap_offset, reach - p0, load_j0, load_i0, load_n)
 
 
+def _padded_row(g: PoolGeometry) -> tuple[int, int, int, int, int]:
+    """(S_w, d_w, k_w, p_w1, length): a row padded so that every W tap of every window is in it."""
+    w, wo = g.input_size[1], g.output_size[1]
+    k, s, d, before = g.kernel_size[1], g.stride[1], g.dilation[1], g.padding[1][0]
+    length = max((wo - 1) * s + (k - 1) * d + 1, w + before)
+    return s, d, k, before, length
+
+
 def _as_2d(geometry: PoolGeometry) -> PoolGeometry:
     """A 1-D window as a 2-D one over a height of 1."""
     if geometry.rank == 2:
@@ -251,19 +259,13 @@ def max_pool_forward(
             )
     else:
         planes = n * c
-        ph = _phases(cols)
         x3 = xm.reshape(planes, xm.shape[2], w)
         y3 = y.reshape(planes, ho, wo)
-        head = (_chunks(planes), -np.inf, rows.start, rows.count, g.dilation[0],
-                g.stride[1], ph.width, ph.tap_phase, ph.tap_offset)
-        loads = (ph.load_j0, ph.load_i0, ph.load_n)
+        head = (_chunks(planes), -np.inf, rows.start, rows.count, g.dilation[0], *_padded_row(g))
         if idx is None:
-            k.max_fwd_nchw(x3, y3, *head, *loads)
+            k.max_fwd_nchw(x3, y3, *head)
         else:
-            first_col = cols.start.astype(np.int32)
-            k.max_idx_fwd_nchw(
-                x3, y3, idx.reshape(planes, ho, wo), *head, ph.tap_col, first_col, *loads
-            )
+            k.max_idx_fwd_nchw(x3, y3, idx.reshape(planes, ho, wo), *head, cols.start)
     y_out = _from_4d(_to_caller(y, channels_last, last), channels_last, ndim)
     if idx is None:
         return y_out, None
@@ -344,12 +346,9 @@ def avg_pool_forward(
         )
     else:
         planes = n * c
-        ph = _phases(cols)
         k.avg_fwd_nchw(
             xm.reshape(planes, h, w), y.reshape(planes, ho, wo), _chunks(planes),
-            rows.start, rows.count, g.dilation[0],
-            g.stride[1], ph.width, ph.tap_phase, ph.tap_offset,
-            ph.load_j0, ph.load_i0, ph.load_n, div_h, div_w,
+            rows.start, rows.count, g.dilation[0], *_padded_row(g), div_h, div_w,
         )
     return _from_4d(_to_caller(y, channels_last, last), channels_last, ndim)
 

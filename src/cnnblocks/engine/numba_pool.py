@@ -75,75 +75,86 @@ Array = Any  # numba compiles these; NumPy arrays at the Python boundary
 def max_fwd_nchw(
     x: Array, y: Array, n_chunks: int, fill: float,
     row_start: Array, row_count: Array, dh: int,
-    sw: int, width: int, tap_phase: Array, tap_offset: Array,
-    load_j0: Array, load_i0: Array, load_n: Array,
+    sw: int, dw: int, kw: int, pw: int, padded_w: int,
 ) -> None:  # pragma: no cover - compiled
-    """y[p, oh, ow] = max over the window; x (P, H, W), y (P, H_out, W_out), C-contiguous."""
-    planes, height = x.shape[0], x.shape[1]
+    """y[p, oh, ow] = max over the window; x (P, H, W), y (P, H_out, W_out), C-contiguous.
+
+    Values only, so H goes first: the window's rows are combined at full width straight from the
+    input (long contiguous loops), into the middle of a −inf-padded row, whose W taps are then
+    read with the stride (a literal 1 or 2 lets LLVM vectorise the strided loads).
+    """
+    planes, in_w = x.shape[0], x.shape[2]
     out_h, out_w = y.shape[1], y.shape[2]
-    kw = tap_phase.shape[0]
     for chunk in prange(n_chunks):
-        phase = np.empty((sw, width), x.dtype)
-        phase[:] = fill
-        rows = np.empty((height, out_w), x.dtype)
+        padded = np.empty(padded_w, x.dtype)
+        padded[:] = fill
+        hrow = padded[pw:pw + in_w]
         for plane in range(chunk * planes // n_chunks, (chunk + 1) * planes // n_chunks):
-            for ih in range(height):
-                src_row = x[plane, ih]
-                for p in range(sw):
-                    n = load_n[p]
-                    dst = phase[p, load_j0[p]:load_j0[p] + n]
-                    src = src_row[load_i0[p]:load_i0[p] + (n - 1) * sw + 1:sw]
-                    for j in range(n):
-                        dst[j] = src[j]
-                r = rows[ih]
-                tap = phase[tap_phase[0], tap_offset[0]:tap_offset[0] + out_w]
-                for j in range(out_w):
-                    r[j] = tap[j]
-                for k in range(1, kw):
-                    tap = phase[tap_phase[k], tap_offset[k]:tap_offset[k] + out_w]
-                    for j in range(out_w):
-                        a = tap[j]
-                        o = r[j]
-                        r[j] = np.maximum(o, a)
             for oh in range(out_h):
-                out = y[plane, oh]
                 first = row_start[oh]
-                r = rows[first]
-                for j in range(out_w):
-                    out[j] = r[j]
-                for t in range(1, row_count[oh]):
-                    r = rows[first + t * dh]
+                count = row_count[oh]
+                r0 = x[plane, first]
+                if count == 1:
+                    for j in range(in_w):
+                        hrow[j] = r0[j]
+                else:
+                    r1 = x[plane, first + dh]
+                    for j in range(in_w):
+                        hrow[j] = np.maximum(r0[j], r1[j])
+                    for t in range(2, count):
+                        r = x[plane, first + t * dh]
+                        for j in range(in_w):
+                            hrow[j] = np.maximum(hrow[j], r[j])
+                out = y[plane, oh]
+                tap = padded[0:]
+                if sw == 1:
                     for j in range(out_w):
-                        a = r[j]
-                        o = out[j]
-                        out[j] = np.maximum(o, a)
+                        out[j] = tap[j]
+                    for k in range(1, kw):
+                        tap = padded[k * dw:]
+                        for j in range(out_w):
+                            out[j] = np.maximum(out[j], tap[j])
+                elif sw == 2:
+                    for j in range(out_w):
+                        out[j] = tap[2 * j]
+                    for k in range(1, kw):
+                        tap = padded[k * dw:]
+                        for j in range(out_w):
+                            out[j] = np.maximum(out[j], tap[2 * j])
+                else:
+                    for j in range(out_w):
+                        out[j] = tap[sw * j]
+                    for k in range(1, kw):
+                        tap = padded[k * dw:]
+                        for j in range(out_w):
+                            out[j] = np.maximum(out[j], tap[sw * j])
 
 
 @kernel(parallel=True)
 def max_idx_fwd_nchw(
     x: Array, y: Array, idx: Array, n_chunks: int, fill: float,
     row_start: Array, row_count: Array, dh: int,
-    sw: int, width: int, tap_phase: Array, tap_offset: Array, tap_col: Array, first_col: Array,
-    load_j0: Array, load_i0: Array, load_n: Array,
+    sw: int, dw: int, kw: int, pw: int, padded_w: int, first_col: Array,
 ) -> None:  # pragma: no cover - compiled
-    """Max with PyTorch's flat in-plane argmax (int64) in ``idx`` (P, H_out, W_out)."""
+    """Max with PyTorch's flat in-plane argmax (int64) in ``idx`` (P, H_out, W_out).
+
+    W goes first here (the first maximum in row-major order is the first maximum of the first
+    row that holds the largest value): each input row is copied into a −inf-padded row, its W taps
+    pooled into ``rows``/``cols`` (value, column), then the H taps combine those rows.
+    """
     planes, height, in_w = x.shape[0], x.shape[1], x.shape[2]
     out_h, out_w = y.shape[1], y.shape[2]
-    kw = tap_phase.shape[0]
     for chunk in prange(n_chunks):
-        phase = np.empty((sw, width), x.dtype)
-        phase[:] = fill
+        padded = np.empty(padded_w, x.dtype)
+        padded[:] = fill
+        inner = padded[pw:pw + in_w]
         rows = np.empty((height, out_w), x.dtype)
-        cols = np.empty((height, out_w), np.int32)
+        cols = np.empty((height, out_w), np.int64)
         for plane in range(chunk * planes // n_chunks, (chunk + 1) * planes // n_chunks):
             for ih in range(height):
-                src_row = x[plane, ih]
-                for p in range(sw):
-                    n = load_n[p]
-                    dst = phase[p, load_j0[p]:load_j0[p] + n]
-                    src = src_row[load_i0[p]:load_i0[p] + (n - 1) * sw + 1:sw]
-                    for j in range(n):
-                        dst[j] = src[j]
+                src = x[plane, ih]
+                for j in range(in_w):
+                    inner[j] = src[j]
                 r = rows[ih]
                 rc = cols[ih]
                 # Start from -inf at the first tap inside the input: padding (-inf) never
@@ -152,14 +163,29 @@ def max_idx_fwd_nchw(
                     r[j] = fill
                     rc[j] = first_col[j]
                 for k in range(kw):
-                    tap = phase[tap_phase[k], tap_offset[k]:tap_offset[k] + out_w]
-                    col0 = tap_col[k]
-                    for j in range(out_w):
-                        a = tap[j]
-                        o = r[j]
-                        take = (a > o) | (a != a)
-                        r[j] = np.maximum(o, a)
-                        rc[j] = np.int32(j * sw + col0) if take else rc[j]
+                    tap = padded[k * dw:]
+                    col0 = k * dw - pw
+                    if sw == 1:
+                        for j in range(out_w):
+                            a = tap[j]
+                            o = r[j]
+                            take = (a > o) | (a != a)
+                            r[j] = np.maximum(o, a)
+                            rc[j] = j + col0 if take else rc[j]
+                    elif sw == 2:
+                        for j in range(out_w):
+                            a = tap[2 * j]
+                            o = r[j]
+                            take = (a > o) | (a != a)
+                            r[j] = np.maximum(o, a)
+                            rc[j] = 2 * j + col0 if take else rc[j]
+                    else:
+                        for j in range(out_w):
+                            a = tap[sw * j]
+                            o = r[j]
+                            take = (a > o) | (a != a)
+                            r[j] = np.maximum(o, a)
+                            rc[j] = sw * j + col0 if take else rc[j]
             for oh in range(out_h):
                 out = y[plane, oh]
                 out_i = idx[plane, oh]
@@ -187,44 +213,54 @@ def max_idx_fwd_nchw(
 def avg_fwd_nchw(
     x: Array, y: Array, n_chunks: int,
     row_start: Array, row_count: Array, dh: int,
-    sw: int, width: int, tap_phase: Array, tap_offset: Array,
-    load_j0: Array, load_i0: Array, load_n: Array,
+    sw: int, dw: int, kw: int, pw: int, padded_w: int,
     div_h: Array, div_w: Array,
 ) -> None:  # pragma: no cover - compiled
-    """y[p, oh, ow] = (sum of the window's cells) / (div_h[oh] · div_w[ow])."""
-    planes, height = x.shape[0], x.shape[1]
+    """y[p, oh, ow] = (sum of the window's cells) / (div_h[oh] · div_w[ow]); H first, as max."""
+    planes, in_w = x.shape[0], x.shape[2]
     out_h, out_w = y.shape[1], y.shape[2]
-    kw = tap_phase.shape[0]
     for chunk in prange(n_chunks):
-        phase = np.zeros((sw, width), x.dtype)
-        rows = np.empty((height, out_w), x.dtype)
+        padded = np.zeros(padded_w, x.dtype)
+        hrow = padded[pw:pw + in_w]
         for plane in range(chunk * planes // n_chunks, (chunk + 1) * planes // n_chunks):
-            for ih in range(height):
-                src_row = x[plane, ih]
-                for p in range(sw):
-                    n = load_n[p]
-                    dst = phase[p, load_j0[p]:load_j0[p] + n]
-                    src = src_row[load_i0[p]:load_i0[p] + (n - 1) * sw + 1:sw]
-                    for j in range(n):
-                        dst[j] = src[j]
-                r = rows[ih]
-                tap = phase[tap_phase[0], tap_offset[0]:tap_offset[0] + out_w]
-                for j in range(out_w):
-                    r[j] = tap[j]
-                for k in range(1, kw):
-                    tap = phase[tap_phase[k], tap_offset[k]:tap_offset[k] + out_w]
-                    for j in range(out_w):
-                        r[j] += tap[j]
             for oh in range(out_h):
-                out = y[plane, oh]
                 first = row_start[oh]
-                r = rows[first]
-                for j in range(out_w):
-                    out[j] = r[j]
-                for t in range(1, row_count[oh]):
-                    r = rows[first + t * dh]
+                count = row_count[oh]
+                r0 = x[plane, first]
+                if count == 1:
+                    for j in range(in_w):
+                        hrow[j] = r0[j]
+                else:
+                    r1 = x[plane, first + dh]
+                    for j in range(in_w):
+                        hrow[j] = r0[j] + r1[j]
+                    for t in range(2, count):
+                        r = x[plane, first + t * dh]
+                        for j in range(in_w):
+                            hrow[j] += r[j]
+                out = y[plane, oh]
+                tap = padded[0:]
+                if sw == 1:
                     for j in range(out_w):
-                        out[j] += r[j]
+                        out[j] = tap[j]
+                    for k in range(1, kw):
+                        tap = padded[k * dw:]
+                        for j in range(out_w):
+                            out[j] += tap[j]
+                elif sw == 2:
+                    for j in range(out_w):
+                        out[j] = tap[2 * j]
+                    for k in range(1, kw):
+                        tap = padded[k * dw:]
+                        for j in range(out_w):
+                            out[j] += tap[2 * j]
+                else:
+                    for j in range(out_w):
+                        out[j] = tap[sw * j]
+                    for k in range(1, kw):
+                        tap = padded[k * dw:]
+                        for j in range(out_w):
+                            out[j] += tap[sw * j]
                 dvh = div_h[oh]
                 for j in range(out_w):
                     out[j] = out[j] / (dvh * div_w[j])

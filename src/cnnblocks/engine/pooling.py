@@ -14,11 +14,13 @@ from __future__ import annotations
 import numpy as np
 
 from cnnblocks.engine import fast_pool, numpy_pool
-from cnnblocks.shapes import PoolGeometry
+from cnnblocks.shapes import PoolGeometry, pool_geometry
 
 __all__ = [
     "avg_pool_backward",
     "avg_pool_forward",
+    "global_avg_pool_backward",
+    "global_avg_pool_forward",
     "max_pool_backward",
     "max_pool_forward",
     "plane_positions",
@@ -98,3 +100,29 @@ def plane_positions(
 ) -> np.ndarray:
     """Flat positions in an array of ``shape`` named by per-(n, c)-plane ``indices`` (int64)."""
     return numpy_pool.plane_positions(indices, channels_last, shape)
+
+
+def _whole_plane(shape: tuple[int, ...], channels_last: bool) -> PoolGeometry:
+    spatial = shape[1:-1] if channels_last else shape[2:]
+    return pool_geometry(spatial, spatial, func="global_avg_pool")
+
+
+def global_avg_pool_forward(x: np.ndarray, channels_last: bool) -> np.ndarray | None:
+    """Mean over every spatial axis (kept with size 1) on the compiled kernels.
+
+    Returns None when they do not apply (the caller then sums with NumPy).
+    """
+    geometry = _whole_plane(x.shape, channels_last)
+    if not fast_pool.supports(x, geometry):
+        return None
+    return fast_pool.avg_pool_forward(x, geometry, channels_last, True, None)
+
+
+def global_avg_pool_backward(
+    grad_y: np.ndarray, channels_last: bool, input_shape: tuple[int, ...]
+) -> np.ndarray | None:
+    """``grad_y / P`` spread over every cell of each plane, or None (see the forward)."""
+    geometry = _whole_plane(input_shape, channels_last)
+    if not fast_pool.supports(grad_y, geometry):
+        return None
+    return fast_pool.avg_pool_backward(grad_y, geometry, channels_last, True, None, input_shape)

@@ -23,7 +23,7 @@ Gradients come back with ``grad_y``'s dtype; backward calls never accumulate acr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -114,6 +114,15 @@ def _spatial_rank(x: np.ndarray, size_arg: Any, size_name: str, func: str) -> in
     return rank
 
 
+def _check_spatial_not_empty(
+    arr: np.ndarray, spatial: tuple[int, ...], rank: int, func: str
+) -> None:
+    """Global and adaptive pools need at least one cell per spatial axis."""
+    if min(spatial) < 1:
+        raise fail(func, "x", f"an array with every spatial size >= 1 in {_layout_words(rank)}",
+                   arr)
+
+
 def _split(shape: tuple[int, ...], channels_last: bool) -> tuple[int, int, tuple[int, ...]]:
     if channels_last:
         return shape[0], shape[-1], shape[1:-1]
@@ -155,14 +164,17 @@ def _check_bool(value: Any, func: str, name: str) -> bool:
     return bool(value)
 
 
-def _check_ctx(ctx: Any, op: str, func: str) -> None:
+def _backward_args(
+    grad_y: Any, ctx: Any, op: str, func: str
+) -> tuple[np.ndarray, Mapping[str, Any]]:
+    """Check a backward call's arguments; return ``grad_y`` as an array and what forward saved.
+
+    ``ctx`` must come from ``op``'s forward, and ``grad_y`` must be a floating array shaped like
+    the forward output.
+    """
     if not isinstance(ctx, Context) or ctx.op != op:
         got = ctx.op if isinstance(ctx, Context) else ctx
         raise fail(func, "ctx", f"the Context returned by {op}_forward()", got)
-
-
-def _check_grad(grad_y: Any, ctx: Context, func: str) -> np.ndarray:
-    """``grad_y`` must be a floating array shaped like the forward output."""
     grad = _checks.as_array(grad_y, func=func, name="grad_y")
     expected = tuple(ctx.saved["output_shape"])
     if grad.shape != expected:
@@ -171,7 +183,7 @@ def _check_grad(grad_y: Any, ctx: Context, func: str) -> np.ndarray:
             f"an array of shape {expected} (the shape of the forward output)", grad,
         )
     _checks.check_float_dtype(grad, func=func, name="grad_y")
-    return grad
+    return grad, ctx.saved
 
 
 # --------------------------------------------------------------------------- max pooling
@@ -302,10 +314,7 @@ def max_pool_backward(grad_y: Any, ctx: Context) -> np.ndarray:
     Overlapping windows that share a maximum accumulate; a tie sends everything to the first
     maximum in row-major window order (``[2, 2, 1, 2]``, k=4 gives ``[1, 0, 0, 0]``).
     """
-    func = "max_pool_backward"
-    _check_ctx(ctx, "max_pool", func)
-    grad = _check_grad(grad_y, ctx, func)
-    s = ctx.saved
+    grad, s = _backward_args(grad_y, ctx, "max_pool", "max_pool_backward")
     return engine.max_pool_backward(
         grad, s["indices"], s["geometry"], s["channels_last"], tuple(s["input_shape"])
     )
@@ -421,10 +430,7 @@ def avg_pool(
 
 def avg_pool_backward(grad_y: Any, ctx: Context) -> np.ndarray:
     """Gradient of average pooling: ``grad_y[o] / D_o`` added to each real cell of window ``o``."""
-    func = "avg_pool_backward"
-    _check_ctx(ctx, "avg_pool", func)
-    grad = _check_grad(grad_y, ctx, func)
-    s = ctx.saved
+    grad, s = _backward_args(grad_y, ctx, "avg_pool", "avg_pool_backward")
     return engine.avg_pool_backward(
         grad, s["geometry"], s["channels_last"], s["count_include_pad"],
         s["divisor_override"], tuple(s["input_shape"]),
@@ -544,10 +550,7 @@ def lp_pool_backward(grad_y: Any, ctx: Context) -> np.ndarray:
 
     At ``x_i = 0`` with ``p = 1`` the subgradient chosen is 0 (``sign(0) = 0``).
     """
-    func = "lp_pool_backward"
-    _check_ctx(ctx, "lp_pool", func)
-    grad = _check_grad(grad_y, ctx, func)
-    s = ctx.saved
+    grad, s = _backward_args(grad_y, ctx, "lp_pool", "lp_pool_backward")
     scaled = _lp_scale(grad.astype(np.float64), s["y64"], s["p"])
     spread = engine.avg_pool_backward(
         scaled, s["geometry"], s["channels_last"], True, 1, tuple(s["input_shape"])
@@ -567,9 +570,7 @@ def _global_prepare(
     rank = _spatial_rank(arr, None, "x", func)
     channels_last = parse_data_format(data_format, rank, func=func)
     n, c, spatial = _split(arr.shape, channels_last)
-    if min(spatial) < 1:
-        raise fail(func, "x", f"an array with every spatial size >= 1 in {_layout_words(rank)}",
-                   arr)
+    _check_spatial_not_empty(arr, spatial, rank, func)
     plane = int(np.prod(spatial))
     if channels_last:
         return arr, channels_last, arr.reshape(n, plane, c), 1
@@ -610,9 +611,7 @@ def _global_max_pool_forward(
     x: Any, *, data_format: str = "NCHW"
 ) -> tuple[np.ndarray, Context]:
     """Global max pooling that also returns the Context (``saved["indices"]``: per-plane argmax)."""
-    arr, channels_last, flat, axis = _global_prepare(x, data_format, func)
-    reduce_axis = 1 if channels_last else 2
-    del axis
+    arr, channels_last, flat, reduce_axis = _global_prepare(x, data_format, func)
     index = _argmax_last_nan(flat, reduce_axis, _may_hold_nan(flat))
     out_shape = _global_out_shape(arr.shape, channels_last)
     y = np.take_along_axis(flat, index, axis=reduce_axis).reshape(out_shape)
@@ -657,10 +656,7 @@ def global_max_pool(x: Any, *, data_format: str = "NCHW") -> np.ndarray:
 
 def global_max_pool_backward(grad_y: Any, ctx: Context) -> np.ndarray:
     """Gradient of :func:`global_max_pool`: all of ``grad_y`` goes to the argmax cell."""
-    func = "global_max_pool_backward"
-    _check_ctx(ctx, "global_max_pool", func)
-    grad = _check_grad(grad_y, ctx, func)
-    s = ctx.saved
+    grad, s = _backward_args(grad_y, ctx, "global_max_pool", "global_max_pool_backward")
     return engine.scatter_add_to_planes(
         grad, s["indices"], s["channels_last"], tuple(s["input_shape"])
     )
@@ -671,14 +667,16 @@ def _global_avg_pool_forward(
     x: Any, *, data_format: str = "NCHW"
 ) -> tuple[np.ndarray, Context]:
     """Global average pooling that also returns the Context."""
-    arr, channels_last, flat, axis = _global_prepare(x, data_format, func)
+    arr, channels_last, flat, reduce_axis = _global_prepare(x, data_format, func)
     _checks.check_float_dtype(arr, func=func)
-    reduce_axis = 1 if channels_last else 2
-    del axis
     acc = np.float32 if arr.dtype == np.float16 else arr.dtype
     plane = flat.shape[reduce_axis]
     out_shape = _global_out_shape(arr.shape, channels_last)
-    y = (flat.sum(axis=reduce_axis, dtype=acc) / plane).astype(arr.dtype).reshape(out_shape)
+    fast = engine.global_avg_pool_forward(arr, channels_last)  # compiled; None if not applicable
+    if fast is not None:
+        y = fast
+    else:
+        y = (flat.sum(axis=reduce_axis, dtype=acc) / plane).astype(arr.dtype).reshape(out_shape)
     ctx = Context(
         op="global_avg_pool",
         backward_fn=global_avg_pool_backward,
@@ -715,10 +713,10 @@ def global_avg_pool(x: Any, *, data_format: str = "NCHW") -> np.ndarray:
 
 def global_avg_pool_backward(grad_y: Any, ctx: Context) -> np.ndarray:
     """Gradient of :func:`global_avg_pool`: ``grad_y / P`` on every cell."""
-    func = "global_avg_pool_backward"
-    _check_ctx(ctx, "global_avg_pool", func)
-    grad = _check_grad(grad_y, ctx, func)
-    s = ctx.saved
+    grad, s = _backward_args(grad_y, ctx, "global_avg_pool", "global_avg_pool_backward")
+    fast = engine.global_avg_pool_backward(grad, s["channels_last"], tuple(s["input_shape"]))
+    if fast is not None:
+        return fast
     share = grad / np.asarray(s["plane"], dtype=grad.dtype)
     return np.array(np.broadcast_to(share, s["input_shape"]))
 
@@ -728,11 +726,9 @@ def _global_lp_pool_forward(
     x: Any, p: float = 2, *, data_format: str = "NCHW"
 ) -> tuple[np.ndarray, Context]:
     """Global Lp pooling that also returns the Context."""
-    arr, channels_last, flat, axis = _global_prepare(x, data_format, func)
+    arr, channels_last, flat, reduce_axis = _global_prepare(x, data_format, func)
     _checks.check_float_dtype(arr, func=func)
     power = _check_p(p, func)
-    reduce_axis = 1 if channels_last else 2
-    del axis
     out_shape = _global_out_shape(arr.shape, channels_last)
     y64 = (np.abs(flat.astype(np.float64)) ** power).sum(axis=reduce_axis) ** (1.0 / power)
     y64 = y64.reshape(out_shape)
@@ -771,10 +767,7 @@ def global_lp_pool(x: Any, p: float = 2, *, data_format: str = "NCHW") -> np.nda
 
 def global_lp_pool_backward(grad_y: Any, ctx: Context) -> np.ndarray:
     """Gradient of :func:`global_lp_pool`."""
-    func = "global_lp_pool_backward"
-    _check_ctx(ctx, "global_lp_pool", func)
-    grad = _check_grad(grad_y, ctx, func)
-    s = ctx.saved
+    grad, s = _backward_args(grad_y, ctx, "global_lp_pool", "global_lp_pool_backward")
     scaled = _lp_scale(grad.astype(np.float64), s["y64"], s["p"])
     x64 = s["x"].astype(np.float64)
     return np.asarray(scaled * _lp_local(x64, s["p"])).astype(grad.dtype)
@@ -808,9 +801,7 @@ def _adaptive_prepare(
     rank = _spatial_rank(arr, output_size, "output_size", func)
     channels_last = parse_data_format(data_format, rank, func=func)
     _, _, spatial = _split(arr.shape, channels_last)
-    if min(spatial) < 1:
-        raise fail(func, "x", f"an array with every spatial size >= 1 in {_layout_words(rank)}",
-                   arr)
+    _check_spatial_not_empty(arr, spatial, rank, func)
     rule = f"an int >= 1 or a tuple of {rank} entries, each an int >= 1 or None (keep that size)"
     if isinstance(output_size, Sequence) and not isinstance(output_size, str):
         entries = tuple(output_size)
@@ -950,10 +941,7 @@ def adaptive_avg_pool(x: Any, output_size: Any, *, data_format: str = "NCHW") ->
 
 def adaptive_avg_pool_backward(grad_y: Any, ctx: Context) -> np.ndarray:
     """Gradient of :func:`adaptive_avg_pool`: each bin spreads ``grad / |bin|`` over its cells."""
-    func = "adaptive_avg_pool_backward"
-    _check_ctx(ctx, "adaptive_avg_pool", func)
-    grad = _check_grad(grad_y, ctx, func)
-    s = ctx.saved
+    grad, s = _backward_args(grad_y, ctx, "adaptive_avg_pool", "adaptive_avg_pool_backward")
     acc = np.dtype(np.float32) if grad.dtype == np.float16 else grad.dtype
     current = grad.astype(acc)
     input_shape = tuple(s["input_shape"])
@@ -1049,10 +1037,7 @@ def adaptive_max_pool(
 
 def adaptive_max_pool_backward(grad_y: Any, ctx: Context) -> np.ndarray:
     """Gradient of :func:`adaptive_max_pool`: scatter-add to the argmax of each bin."""
-    func = "adaptive_max_pool_backward"
-    _check_ctx(ctx, "adaptive_max_pool", func)
-    grad = _check_grad(grad_y, ctx, func)
-    s = ctx.saved
+    grad, s = _backward_args(grad_y, ctx, "adaptive_max_pool", "adaptive_max_pool_backward")
     return engine.scatter_add_to_planes(
         grad, s["indices"], s["channels_last"], tuple(s["input_shape"])
     )
@@ -1222,8 +1207,5 @@ def max_unpool_backward(grad_y: Any, ctx: Context) -> np.ndarray:
 
     With duplicate indices every source gets the gradient of the shared cell, as in PyTorch.
     """
-    func = "max_unpool_backward"
-    _check_ctx(ctx, "max_unpool", func)
-    grad = _check_grad(grad_y, ctx, func)
-    s = ctx.saved
+    grad, s = _backward_args(grad_y, ctx, "max_unpool", "max_unpool_backward")
     return np.asarray(grad.reshape(-1)[s["positions"]])

@@ -99,8 +99,8 @@ def record_gradients(
     """Run one forward and backward pass and record the gradient flow at every layer.
 
     The model's parameter gradients are zeroed first and hold this batch's gradients
-    afterwards; nothing else changes (no optimiser step). The model's train/eval mode is used
-    as is.
+    afterwards; no optimiser step is taken. The model's train/eval mode is used as is (in
+    training mode BatchNorm layers update their running statistics, as in any forward pass).
 
     Parameters
     ----------

@@ -8,11 +8,12 @@ most 1/4 for the sigmoid and exactly 0 or 1 for ReLU.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
 
-from cnnblocks._checks import check_choice
+from cnnblocks._checks import check_choice, fail
 from cnnblocks.functional import activations as _ops
 from cnnblocks.nn.module import Module, Parameter
 
@@ -75,6 +76,14 @@ class Activation(Module):
     def __init__(self, name: str, **kwargs: Any) -> None:
         super().__init__()
         self.activation_name = check_choice(name, ACTIVATIONS, func="Activation", name="name")
+        accepted = [
+            p for p in inspect.signature(getattr(_ops, f"{name}_forward")).parameters if p != "x"
+        ]
+        for key in kwargs:
+            if key not in accepted:
+                rule = (f"one of {{{', '.join(repr(a) for a in accepted)}}} for {name}"
+                        if accepted else f"absent: {name} takes no options")
+                raise fail("Activation", "kwargs", rule, key)
         self.kwargs = kwargs
         self._ctx: Any = None
         self.last_input: np.ndarray | None = None

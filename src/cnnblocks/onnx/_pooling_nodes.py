@@ -223,8 +223,19 @@ def lp_pool_node(
 
 
 def _check_global_input(op_type: str, x: np.ndarray) -> None:
-    if x.ndim < 3:
-        raise fail(FUNC, f"{op_type}.X", "an array of rank >= 3 (N, C, spatial...)", x)
+    if x.ndim < 3 or min(x.shape[2:]) < 1:
+        raise fail(
+            FUNC, f"{op_type}.X",
+            "an array of rank >= 3 (N, C, spatial...) with every spatial size >= 1", x,
+        )
+
+
+def _over_flat_plane(pool: Any, x: np.ndarray, *args: Any) -> np.ndarray:
+    """Run a global pool on ``x`` viewed as ``(N, C, P)``: ONNX allows any number of spatial axes,
+    cnnblocks.functional 1 to 3, and a global pool only sees each plane as a whole."""
+    n, c = x.shape[:2]
+    y: np.ndarray = pool(x.reshape(n, c, math.prod(x.shape[2:])), *args)
+    return y.reshape(n, c, *(1,) * (x.ndim - 2))
 
 
 def global_max_pool_node(
@@ -233,7 +244,7 @@ def global_max_pool_node(
     """ONNX GlobalMaxPool: the maximum over all spatial axes, kept as size 1."""
     x = _only_input(inputs)
     _check_global_input("GlobalMaxPool", x)
-    return [_pooling.global_max_pool(x)]
+    return [_over_flat_plane(_pooling.global_max_pool, x)]
 
 
 def global_average_pool_node(
@@ -242,7 +253,7 @@ def global_average_pool_node(
     """ONNX GlobalAveragePool: the mean over all spatial axes, kept as size 1."""
     x = _only_input(inputs)
     _check_global_input("GlobalAveragePool", x)
-    return [_pooling.global_avg_pool(x)]
+    return [_over_flat_plane(_pooling.global_avg_pool, x)]
 
 
 def global_lp_pool_node(
@@ -254,7 +265,7 @@ def global_lp_pool_node(
     p = attrs["p"]
     if p < 1:
         raise fail(FUNC, "GlobalLpPool.p", "an int >= 1", p)
-    return [_pooling.global_lp_pool(x, p)]
+    return [_over_flat_plane(_pooling.global_lp_pool, x, p)]
 
 
 def _output_shape(value: np.ndarray, x: np.ndarray, inferred: tuple[int, ...]) -> tuple[int, ...]:

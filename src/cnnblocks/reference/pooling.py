@@ -77,7 +77,18 @@ def max_pool(
     dilation: Any = 1,
     ceil_mode: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Max pooling and PyTorch's flat per-plane argmax indices, by looping over outputs."""
+    """Max pooling and PyTorch's flat per-plane argmax indices, by looping over outputs.
+
+    .. math:: y[o] = \\max_{i \\in \\text{window}(o)} x[i]
+
+    Examples
+    --------
+    >>> y, idx = max_pool(np.arange(9.0).reshape(1, 1, 3, 3), 2, 1)  # d2l's [[0, 1, 2], ...]
+    >>> y[0, 0], idx[0, 0]
+    (array([[4., 5.],
+           [7., 8.]]), array([[4, 5],
+           [7, 8]]))
+    """
     g = _geometry(x, kernel_size, stride, padding, dilation, ceil_mode)
     n, c = x.shape[:2]
     y = np.empty((n, c, *g.output_size), dtype=x.dtype)
@@ -146,6 +157,13 @@ def avg_pool(
 
     With ``count_include_pad`` the divisor counts taps in the declared padding too (not the
     ceil-mode overhang beyond it); without it, only real cells; ``divisor_override`` wins.
+
+    .. math:: y[o] = \\frac{1}{D_o} \\sum_{i \\in \\text{window}(o)} x[i]
+
+    Examples
+    --------
+    >>> avg_pool(np.ones((1, 1, 6)), 3, 2, 1, ceil_mode=True)  # divisors 3, 3, 3, 2 (overhang)
+    array([[[0.66666667, 1.        , 1.        , 0.5       ]]])
     """
     g = _geometry(x, kernel_size, stride, padding, dilation, ceil_mode)
     y = np.empty((*x.shape[:2], *g.output_size), dtype=np.float64)
@@ -192,7 +210,13 @@ def lp_pool(
     dilation: Any = 1,
     ceil_mode: bool = False,
 ) -> np.ndarray:
-    """ONNX LpPool: ``(sum over real cells |x|^p)^(1/p)``; padding adds nothing."""
+    """ONNX LpPool: ``(sum over real cells |x|^p)^(1/p)``; padding adds nothing.
+
+    Examples
+    --------
+    >>> lp_pool(np.array([[[3.0, -4.0]]]), 2, 2)  # sqrt(9 + 16)
+    array([[[5.]]])
+    """
     g = _geometry(x, kernel_size, stride, padding, dilation, ceil_mode)
     y = np.empty((*x.shape[:2], *g.output_size), dtype=np.float64)
     for out_pos in itertools.product(*(range(o) for o in g.output_size)):
@@ -217,7 +241,13 @@ def _adaptive_windows(spatial: tuple[int, ...], output_size: tuple[int, ...]
 
 
 def adaptive_avg_pool(x: np.ndarray, output_size: tuple[int, ...]) -> np.ndarray:
-    """Mean of each adaptive bin (PyTorch's bins)."""
+    """Mean of each adaptive bin (PyTorch's bins).
+
+    Examples
+    --------
+    >>> adaptive_avg_pool(np.arange(10.0).reshape(1, 1, 10), (4,))  # bins 0-2, 2-4, 5-7, 7-9
+    array([[[1., 3., 6., 8.]]])
+    """
     y = np.empty((*x.shape[:2], *output_size), dtype=np.float64)
     for out_pos, bins in _adaptive_windows(x.shape[2:], output_size):
         region = x[_at(bins)].astype(np.float64)
@@ -227,7 +257,13 @@ def adaptive_avg_pool(x: np.ndarray, output_size: tuple[int, ...]) -> np.ndarray
 
 def adaptive_max_pool(x: np.ndarray, output_size: tuple[int, ...]
                       ) -> tuple[np.ndarray, np.ndarray]:
-    """Max of each adaptive bin and its flat per-plane index (first max, last NaN)."""
+    """Max of each adaptive bin and its flat per-plane index (first max, last NaN).
+
+    Examples
+    --------
+    >>> adaptive_max_pool(np.array([[[1.0, 2.0, 3.0]]]), (5,))  # 3 -> 5 repeats cells
+    (array([[[1., 2., 2., 3., 3.]]]), array([[[0, 1, 1, 2, 2]]]))
+    """
     spatial = x.shape[2:]
     y = np.empty((*x.shape[:2], *output_size), dtype=x.dtype)
     indices = np.empty((*x.shape[:2], *output_size), dtype=np.int64)

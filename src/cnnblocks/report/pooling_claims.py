@@ -129,8 +129,8 @@ def summary_section(ctx: ReportContext) -> Section:
     section.holds = worked_ok and window_ok
     section.verdict = ctx.t(
         "s1.verdict",
-        worked="yes" if worked_ok else "NO",
-        windows="yes" if window_ok else "NO",
+        worked=ctx.t("yes") if worked_ok else ctx.t("no"),
+        windows=ctx.t("yes") if window_ok else ctx.t("no"),
         before=digit.size,
         after=max2.size,
         mean_bright=float(max2.mean()),
@@ -226,6 +226,9 @@ def output_size_section(ctx: ReportContext) -> Section:
     section.blocks.append(Note(ctx.t("s2.note.typo")))
     section.holds = agree == len(_SETTINGS) and halves_ok
     section.verdict = ctx.t(
-        "s2.verdict", agree=agree, total=len(_SETTINGS), halves="yes" if halves_ok else "NO"
+        "s2.verdict",
+        agree=agree,
+        total=len(_SETTINGS),
+        halves=ctx.t("yes") if halves_ok else ctx.t("no"),
     )
     return section

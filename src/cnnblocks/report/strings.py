@@ -39,7 +39,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "env.seconds": ("report time", "报告耗时"),
     "env.section_times": ("time per section (s)", "各节耗时（秒）"),
     "yes": ("yes", "是"),
-    "no": ("NO", "否"),
+    "no": ("no", "否"),
     # 1. Pooling summarises a neighbourhood
     "s1.title": ("Pooling summarises a neighbourhood", "池化用邻域的统计特征代替该位置的输出"),
     "s1.claim": (
@@ -420,12 +420,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "s6.tab2.first": ("mean ||dL/dW_1|| during training", "训练中 ||dL/dW_1|| 的均值"),
     "s6.tab2.caption": ("After {epochs} epochs.", "训练 {epochs} 个轮次后。"),
     "s6.note": (
-        "Why the weight gradients do not fall by a full 4x per layer: the chain rule multiplies "
-        "by σ′ <= 1/4 and by the weight matrix, whose norm can exceed 1. The bound is on the "
-        "sigmoid alone, and it holds at every layer.",
-        "为什么权重梯度并非每层都缩小整整 4 倍：链式法则在乘以 σ′ ≤ 1/4 的同时还乘以权重矩阵，而其"
-        "范数"
-        "可以大于 1。1/4 的上界只针对 Sigmoid 本身，并且在每一层都成立。",
+        "The 1/4 bound is on the sigmoid alone. Between one layer's weight gradient and the "
+        "previous one's the chain rule also multiplies by a weight matrix, whose norm can be "
+        "above or below 1, so that per-layer factor can lie on either side of 1/4.",
+        "1/4 的上界只针对 Sigmoid 本身。从一层的权重梯度到前一层，链式法则还要乘以权重矩阵，其范数"
+        "可能大于或小于 1，因此逐层的缩小因子可能高于也可能低于 1/4。",
     ),
     "s6.v.holds": ("Holds.", "成立。"),
     "s6.v.partly": ("Holds, with one correction.", "基本成立，但有一处需要修正。"),
