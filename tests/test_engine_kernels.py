@@ -263,7 +263,7 @@ def test_a_second_process_loads_kernels_from_the_cache(tmp_path: Path) -> None:
         from cnnblocks.engine import _numba, fast_activations
         fast_activations.relu(np.arange(-3.0, 3.0))
         from cnnblocks.engine import numba_activations as k
-        stats = k.relu_forward.dispatcher.stats
+        stats = k.relu.dispatcher.stats
         print(_numba.cache_dir(), sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))
     """
     first_dir, first_hits, first_misses = _run(code, env).split()

@@ -16,11 +16,13 @@ from cnnblocks.functional.softmax import (
     log_softmax,
     log_softmax_backward,
     log_softmax_forward,
+    log_softmax_grad,
     softmax,
     softmax_backward,
     softmax_forward,
+    softmax_grad,
 )
-from gradcheck import check_op_gradient
+from gradcheck import check_op_gradient, numeric_vjp
 
 LN3 = math.log(3.0)
 
@@ -135,6 +137,42 @@ def test_backward_equals_the_explicit_jacobian() -> None:
     _, ctx = log_softmax_forward(x)
     np.testing.assert_allclose(log_softmax_backward(g, ctx), jac_log.T @ g, rtol=1e-13)
     np.testing.assert_array_equal(ctx.backward(g), log_softmax_backward(g, ctx))
+
+
+@pytest.mark.parametrize(("grad", "value"), [(softmax_grad, softmax),
+                                             (log_softmax_grad, log_softmax)])
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_grad_is_the_jacobian_by_central_differences(grad: object, value: object, axis: int
+                                                     ) -> None:
+    x = np.random.default_rng(3).standard_normal((2, 3, 4))
+    jac = grad(x, axis=axis)  # type: ignore[operator]
+    moved = np.moveaxis(x, axis, -1)
+    assert jac.shape == (*moved.shape, moved.shape[-1])
+    # row i of the Jacobian is the gradient of output i: probe it with a one-hot grad_y
+    for i in range(moved.shape[-1]):
+        probe = np.zeros(moved.shape)
+        probe[..., i] = 1.0
+        numeric = numeric_vjp(lambda v: value(v, axis=axis), x,  # type: ignore[operator]
+                              np.moveaxis(probe, -1, axis))
+        np.testing.assert_allclose(np.moveaxis(numeric, axis, -1), jac[..., i, :], atol=1e-8)
+
+
+def test_grad_by_hand_and_shapes() -> None:
+    # s = (1/4, 3/4): s_i (δ_ij − s_j) = [[3/16, −3/16], [−3/16, 3/16]]; log: δ_ij − s_j
+    np.testing.assert_allclose(softmax_grad([0.0, LN3]), [[3 / 16, -3 / 16], [-3 / 16, 3 / 16]])
+    np.testing.assert_allclose(log_softmax_grad([0.0, LN3]), [[0.75, -0.75], [-0.25, 0.25]])
+    assert softmax_grad(np.array(2.0)).tolist() == [[0.0]]  # one element: s = 1, constant
+    assert log_softmax_grad(np.zeros((2, 5), np.float16), axis=0).shape == (5, 2, 2)
+    assert softmax_grad(np.zeros(3, np.float32)).dtype == np.float32
+    assert log_softmax_grad(np.zeros(3, np.float16)).dtype == np.float16
+    # rows of the softmax Jacobian sum to 0: the outputs always sum to 1
+    np.testing.assert_allclose(softmax_grad([1000.0, 0.0, -3.0]).sum(axis=-1), 0.0, atol=1e-15)
+    with pytest.raises(ParameterError, match=re.escape(
+            "The 'x' parameter of softmax_grad() must be a floating-point array")):
+        softmax_grad([1, 2])
+    with pytest.raises(ParameterError, match=re.escape(
+            "The 'axis' parameter of log_softmax_grad() must be an int in [-1, 1)")):
+        log_softmax_grad([1.0, 2.0], axis=3)
 
 
 # --- errors ---------------------------------------------------------------------------------------

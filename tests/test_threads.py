@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import numpy as np
@@ -57,16 +58,56 @@ def test_set_rejects_anything_but_a_positive_int(bad: object) -> None:
     )
 
 
+def _record(n_threads: int, units: int, cells: int) -> list[tuple[int, int, int]]:
+    """Run parallel_for with a Python stand-in kernel that records its range and thread."""
+    cnnblocks.set_num_threads(n_threads)
+    seen: list[tuple[int, int, int]] = []
+    lock = threading.Lock()
+    # every chunk waits for all the others: passes only if the chunks really run at once
+    together = threading.Barrier(min(n_threads, units) if cells >= _numba.SERIAL_BELOW else 1)
+
+    def kernel(lo: int, hi: int, tag: str) -> None:
+        assert tag == "args passed through"
+        together.wait(timeout=30)
+        with lock:
+            seen.append((lo, hi, threading.get_ident()))
+
+    _numba.parallel_for(kernel, units, cells, "args passed through")
+    return sorted(seen)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_parallel_for_cuts_one_chunk_per_thread(n: int) -> None:
+    seen = _record(n, 10, _numba.SERIAL_BELOW)
+    ranges = [(lo, hi) for lo, hi, _ in seen]
+    assert ranges == [(i * 10 // n, (i + 1) * 10 // n) for i in range(n)]
+    assert len({ident for *_, ident in seen}) == n  # each chunk on its own thread
+
+
+def test_small_jobs_stay_on_the_calling_thread() -> None:
+    seen = _record(2, 10, _numba.SERIAL_BELOW - 1)
+    assert seen == [(0, 10, threading.get_ident())]
+
+
+def test_never_more_chunks_than_units() -> None:
+    assert [(lo, hi) for lo, hi, _ in _record(8, 3, 10**9)] == [(0, 1), (1, 2), (2, 3)]
+
+
+def test_an_exception_in_any_chunk_reaches_the_caller() -> None:
+    cnnblocks.set_num_threads(2)
+
+    def kernel(lo: int, hi: int) -> None:
+        if lo > 0:
+            raise ValueError("second chunk failed")
+
+    with pytest.raises(ValueError, match="second chunk failed"):
+        _numba.parallel_for(kernel, 4, 10**9)
+
+
 @pytest.mark.parametrize("n", [1, 2])
-def test_kernels_apply_the_setting_to_numba(n: int) -> None:
+def test_kernels_give_the_same_bits_at_any_thread_count(n: int) -> None:
+    x = np.linspace(-30, 30, fast_activations.PARALLEL_MIN * 3 + 7, dtype=np.float32)
     cnnblocks.set_num_threads(n)
-    fast_activations.relu(np.ones(fast_activations.PARALLEL_MIN, np.float32))
-    numba = _numba.numba_module()
-    assert numba.get_num_threads() == min(n, numba.config.NUMBA_NUM_THREADS)
-
-
-def test_more_threads_than_cores_means_all_cores() -> None:
-    cnnblocks.set_num_threads(1000)
-    assert cnnblocks.get_num_threads() == 1000
-    numba = _numba.numba_module()
-    assert _numba.use_threads() == numba.config.NUMBA_NUM_THREADS
+    got = fast_activations.sigmoid(x)
+    cnnblocks.set_num_threads(1)
+    assert np.array_equal(got, fast_activations.sigmoid(x))

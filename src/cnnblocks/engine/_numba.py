@@ -1,10 +1,12 @@
-"""Lazy numba: import, on-disk cache location and thread count, in one place.
+"""Lazy numba: import, on-disk cache location and threads, in one place.
 
 ``import cnnblocks`` must stay fast, so nothing imports numba until a kernel first runs. Kernels are
-written as plain Python functions and wrapped in :class:`LazyKernel`; the first call imports numba,
-compiles the function for the argument types it sees (``cache=True``: later processes load the
-machine code from disk instead of recompiling) and sets numba's thread count from
-:func:`cnnblocks.get_num_threads` before every parallel call.
+written as plain Python functions over a range ``[lo, hi)`` of independent work units (planes,
+rows) and wrapped in :class:`LazyKernel`; the first call imports numba and compiles the function
+for the argument types it sees (``cache=True``: later processes load the machine code from disk
+instead of recompiling). :func:`parallel_for` cuts the units into one chunk per thread
+(:func:`cnnblocks.get_num_threads`) and runs the chunks at once on a pool of Python threads: the
+kernels are compiled with ``nogil=True``.
 
 Cache location. numba refuses to *decorate* a ``cache=True`` function when it finds no writable
 place for the cache (``RuntimeError: cannot cache function ...: no locator available``), which
@@ -25,6 +27,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -32,14 +35,20 @@ from typing import Any
 from cnnblocks._threads import get_num_threads
 
 __all__ = [
+    "SERIAL_BELOW",
     "LazyKernel",
     "cache_dir",
     "compile_seconds",
     "jit",
     "kernel",
     "numba_module",
-    "use_threads",
+    "parallel_for",
+    "split",
 ]
+
+# Jobs touching fewer cells than this run on the calling thread: handing work to another thread
+# costs more than it saves.
+SERIAL_BELOW = 1 << 15
 
 _lock = threading.RLock()
 _numba: ModuleType | None = None
@@ -105,46 +114,28 @@ def compile_seconds() -> dict[str, float]:
     return dict(_compile_seconds)
 
 
-def use_threads() -> int:
-    """Apply :func:`cnnblocks.get_num_threads` to numba's pool; return the count in force."""
-    numba = numba_module()
-    n = min(get_num_threads(), int(numba.config.NUMBA_NUM_THREADS))
-    if numba.get_num_threads() != n:
-        numba.set_num_threads(n)
-    return n
-
-
 class LazyKernel:
-    """A plain Python function that becomes a numba kernel at its first call.
+    """A plain Python function that becomes a (serial, cached) numba kernel at its first call.
 
     Parameters
     ----------
     func : callable
         The kernel's Python source (also runnable uncompiled, which helps debugging).
-    parallel : bool
-        Whether it uses ``prange``; then each call first applies the thread setting.
     options : dict
         More ``numba.njit`` options, e.g. ``fastmath``.
     """
 
-    def __init__(self, func: Callable[..., Any], parallel: bool, options: dict[str, Any]) -> None:
+    def __init__(self, func: Callable[..., Any], options: dict[str, Any]) -> None:
         self.py_func = func
-        self.parallel = parallel
         self.options = options
         self.__name__ = func.__name__
         self.__doc__ = func.__doc__
         self._dispatcher: Any = None
 
     def _build(self) -> Any:
-        numba = numba_module()
         with _lock:
             if self._dispatcher is None:
-                opts = {**_DEFAULT_OPTIONS, "parallel": self.parallel, **self.options}
-                try:
-                    dispatcher = numba.njit(cache=True, **opts)(self.py_func)
-                except RuntimeError:  # no writable cache location: compile in memory only
-                    dispatcher = numba.njit(cache=False, **opts)(self.py_func)
-                self._dispatcher = dispatcher
+                self._dispatcher = jit(**self.options)(self.py_func)
             return self._dispatcher
 
     @property
@@ -154,8 +145,6 @@ class LazyKernel:
 
     def __call__(self, *args: Any) -> Any:
         dispatcher = self.dispatcher
-        if self.parallel:
-            use_threads()
         known = len(dispatcher.overloads)
         start = time.perf_counter()
         result = dispatcher(*args)
@@ -163,6 +152,58 @@ class LazyKernel:
             elapsed = time.perf_counter() - start
             _compile_seconds[self.__name__] = _compile_seconds.get(self.__name__, 0.0) + elapsed
         return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Threads. Kernels are compiled serial and with ``nogil``; a pool of Python threads runs one chunk
+# of the work each. numba's own ``parallel=True`` would cost 3-5 s of extra compilation per kernel
+# (its parfor pipeline) and a second OpenMP runtime next to PyTorch's.
+# ---------------------------------------------------------------------------------------------
+
+_pool: ThreadPoolExecutor | None = None
+_pool_size = 0
+
+
+def _executor(workers: int) -> ThreadPoolExecutor:
+    global _pool, _pool_size
+    with _lock:
+        if _pool is None or _pool_size < workers:
+            if _pool is not None:
+                _pool.shutdown(wait=False)
+            _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cnnblocks")
+            _pool_size = workers
+        return _pool
+
+
+def split(units: int, cells: int) -> int:
+    """Number of chunks to cut ``units`` (planes, rows, blocks) into.
+
+    One per thread (:func:`cnnblocks.get_num_threads`), at most one per unit, and a single chunk
+    (run on the calling thread) when the job touches fewer than :data:`SERIAL_BELOW` cells.
+    """
+    if cells < SERIAL_BELOW or units <= 1:
+        return 1
+    return max(1, min(units, get_num_threads()))
+
+
+def parallel_for(func: Callable[..., Any], units: int, cells: int, *args: Any) -> None:
+    """Run ``func(lo, hi, *args)`` over ``[0, units)`` cut into :func:`split` equal chunks.
+
+    The calling thread runs the first chunk and the pool the others; the kernels release the GIL.
+    The first exception raised by any chunk is re-raised here after all chunks have finished.
+    """
+    chunks = split(units, cells)
+    if chunks == 1:
+        func(0, units, *args)
+        return
+    bounds = [(c * units // chunks, (c + 1) * units // chunks) for c in range(chunks)]
+    pool = _executor(chunks - 1)
+    futures = [pool.submit(func, lo, hi, *args) for lo, hi in bounds[1:]]
+    try:
+        func(bounds[0][0], bounds[0][1], *args)
+    finally:
+        for future in futures:
+            future.result()
 
 
 def jit(**options: Any) -> Callable[[Callable[..., Any]], Any]:
@@ -179,12 +220,10 @@ def jit(**options: Any) -> Callable[[Callable[..., Any]], Any]:
     return wrap
 
 
-def kernel(
-    *, parallel: bool = False, **options: Any
-) -> Callable[[Callable[..., Any]], LazyKernel]:
-    """Decorator: ``@kernel(parallel=True)`` turns a function into a :class:`LazyKernel`."""
+def kernel(**options: Any) -> Callable[[Callable[..., Any]], LazyKernel]:
+    """Decorator: ``@kernel(fastmath=...)`` turns a function into a :class:`LazyKernel`."""
 
     def wrap(func: Callable[..., Any]) -> LazyKernel:
-        return LazyKernel(func, parallel, options)
+        return LazyKernel(func, options)
 
     return wrap

@@ -5,8 +5,9 @@ caller runs its NumPy code): dtypes other than float32/float64, arrays that are 
 C or Fortran order, or inputs of different dtypes or shapes. No input is ever copied; the output
 has the input's memory order.
 
-Arrays of fewer than :data:`PARALLEL_MIN` elements run on the calling thread (a parallel launch
-costs more than the work); larger ones use :func:`cnnblocks.get_num_threads` threads.
+Arrays of fewer than :data:`PARALLEL_MIN` elements run on the calling thread (handing work to
+other threads costs more than the work); larger ones use :func:`cnnblocks.get_num_threads`
+threads, one contiguous range each.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from __future__ import annotations
 from types import ModuleType
 
 import numpy as np
+
+from cnnblocks.engine._numba import SERIAL_BELOW, parallel_for
 
 __all__ = [
     "PARALLEL_MIN",
@@ -25,7 +28,7 @@ __all__ = [
     "sigmoid_grad",
 ]
 
-PARALLEL_MIN = 1 << 15
+PARALLEL_MIN = SERIAL_BELOW
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -80,7 +83,7 @@ def sigmoid(x: np.ndarray) -> np.ndarray | None:
     y, xf, yf = arrays
     k = _kernels()
     run = k.sigmoid_f32 if x.dtype == np.float32 else k.sigmoid_f64
-    run(xf, yf, xf.size >= PARALLEL_MIN)
+    parallel_for(run, xf.size, xf.size, xf, yf)
     return y
 
 
@@ -92,7 +95,7 @@ def sigmoid_grad(x: np.ndarray) -> np.ndarray | None:
     y, xf, yf = arrays
     k = _kernels()
     run = k.sigmoid_grad_f32 if x.dtype == np.float32 else k.sigmoid_grad_f64
-    run(xf, yf, xf.size >= PARALLEL_MIN)
+    parallel_for(run, xf.size, xf.size, xf, yf)
     return y
 
 
@@ -102,7 +105,7 @@ def sigmoid_backward(grad_y: np.ndarray, y: np.ndarray) -> np.ndarray | None:
     if arrays is None:
         return None
     gx, gf, yf, gxf = arrays
-    _kernels().sigmoid_backward(gf, yf, gxf, y.dtype.type(1), yf.size >= PARALLEL_MIN)
+    parallel_for(_kernels().sigmoid_backward, yf.size, yf.size, gf, yf, gxf, y.dtype.type(1))
     return gx
 
 
@@ -112,7 +115,7 @@ def relu(x: np.ndarray) -> np.ndarray | None:
     if arrays is None:
         return None
     y, xf, yf = arrays
-    _kernels().relu_forward(xf, yf, x.dtype.type(0), xf.size >= PARALLEL_MIN)
+    parallel_for(_kernels().relu, xf.size, xf.size, xf, yf, x.dtype.type(0))
     return y
 
 
@@ -123,7 +126,7 @@ def relu_grad(x: np.ndarray) -> np.ndarray | None:
         return None
     y, xf, yf = arrays
     t = x.dtype.type
-    _kernels().relu_grad(xf, yf, t(0), t(1), xf.size >= PARALLEL_MIN)
+    parallel_for(_kernels().relu_grad, xf.size, xf.size, xf, yf, t(0), t(1))
     return y
 
 
@@ -133,5 +136,5 @@ def relu_backward(grad_y: np.ndarray, y: np.ndarray) -> np.ndarray | None:
     if arrays is None:
         return None
     gx, gf, yf, gxf = arrays
-    _kernels().relu_backward(gf, yf, gxf, y.dtype.type(0), yf.size >= PARALLEL_MIN)
+    parallel_for(_kernels().relu_backward, yf.size, yf.size, gf, yf, gxf, y.dtype.type(0))
     return gx

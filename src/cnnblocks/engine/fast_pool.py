@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from cnnblocks.engine._numba import use_threads
+from cnnblocks._threads import get_num_threads as cnnblocks_threads
+from cnnblocks.engine._numba import parallel_for
 from cnnblocks.shapes import PoolGeometry
 
 __all__ = [
@@ -221,10 +222,6 @@ def _shape_first(a: np.ndarray, memory_last: bool) -> tuple[int, int, int, int]:
     return n, c, h, w
 
 
-def _chunks(planes: int) -> int:
-    return max(1, min(planes, use_threads()))
-
-
 # ---------------------------------------------------------------------------------------------
 # Entry points (same signatures as cnnblocks.engine.pooling)
 # ---------------------------------------------------------------------------------------------
@@ -246,26 +243,32 @@ def max_pool_forward(
     if last:
         args = (rows.start, rows.count, g.dilation[0], cols.start, cols.count, g.dilation[1])
         if idx is None:
-            k.max_fwd_nhwc(xm, y, *args)
+            parallel_for(k.max_fwd_nhwc, n * ho, xm.size, xm, y, *args)
         else:
-            k.max_idx_fwd_nhwc(xm, y, idx, *args)
+            parallel_for(k.max_idx_fwd_nhwc, n * ho, xm.size, xm, y, idx, *args)
     elif _is_global(g):
         planes = n * c
         if idx is None:
-            k.global_max_fwd_nchw(xm.reshape(planes, -1), y.reshape(planes))
+            parallel_for(
+                k.global_max_fwd_nchw, planes, xm.size, xm.reshape(planes, -1), y.reshape(planes)
+            )
         else:
-            k.global_max_idx_fwd_nchw(
-                xm.reshape(planes, -1), y.reshape(planes), idx.reshape(planes)
+            parallel_for(
+                k.global_max_idx_fwd_nchw, planes, xm.size, xm.reshape(planes, -1),
+                y.reshape(planes), idx.reshape(planes),
             )
     else:
         planes = n * c
         x3 = xm.reshape(planes, xm.shape[2], w)
         y3 = y.reshape(planes, ho, wo)
-        head = (_chunks(planes), -np.inf, rows.start, rows.count, g.dilation[0], *_padded_row(g))
+        head = (-np.inf, rows.start, rows.count, g.dilation[0], *_padded_row(g))
         if idx is None:
-            k.max_fwd_nchw(x3, y3, *head)
+            parallel_for(k.max_fwd_nchw, planes, xm.size, x3, y3, *head)
         else:
-            k.max_idx_fwd_nchw(x3, y3, idx.reshape(planes, ho, wo), *head, cols.start)
+            parallel_for(
+                k.max_idx_fwd_nchw, planes, xm.size, x3, y3, idx.reshape(planes, ho, wo), *head,
+                cols.start,
+            )
     y_out = _from_4d(_to_caller(y, channels_last, last), channels_last, ndim)
     if idx is None:
         return y_out, None
@@ -291,15 +294,17 @@ def max_pool_backward(
     gx = _empty((n, c, h, w), grad_y.dtype, last)
     k = _kernels()
     if last:
-        threads = use_threads()
+        threads = cnnblocks_threads()
         blocks = 1 if n >= 2 * threads else max(1, min(max(c // 16, 1), -(-2 * threads // n)))
-        k.max_bwd_nhwc(
-            gx.reshape(n, h * w, c), gym.reshape(n, ho * wo, c), idx.reshape(n, ho * wo, c), blocks
+        parallel_for(
+            k.max_bwd_nhwc, n * blocks, gx.size, gx.reshape(n, h * w, c),
+            gym.reshape(n, ho * wo, c), idx.reshape(n, ho * wo, c), blocks,
         )
     else:
         planes = n * c
-        k.max_bwd_nchw(
-            gx.reshape(planes, h * w), gym.reshape(planes, ho * wo), idx.reshape(planes, ho * wo)
+        parallel_for(
+            k.max_bwd_nchw, planes, gx.size, gx.reshape(planes, h * w),
+            gym.reshape(planes, ho * wo), idx.reshape(planes, ho * wo),
         )
     return _from_4d(_to_caller(gx, channels_last, last), channels_last, ndim)
 
@@ -335,19 +340,20 @@ def avg_pool_forward(
     rows, cols = _axis(g, 0), _axis(g, 1)
     div_h, div_w = _divisors(g, rows, cols, count_include_pad, divisor_override, x.dtype)
     if last:
-        k.avg_fwd_nhwc(
-            xm, y, rows.start, rows.count, g.dilation[0], cols.start, cols.count, g.dilation[1],
-            div_h, div_w,
+        parallel_for(
+            k.avg_fwd_nhwc, n * ho, xm.size, xm, y, rows.start, rows.count, g.dilation[0],
+            cols.start, cols.count, g.dilation[1], div_h, div_w,
         )
     elif _is_global(g):
         planes = n * c
-        k.global_avg_fwd_nchw(
-            xm.reshape(planes, h * w), y.reshape(planes), float(div_h[0] * div_w[0])
+        parallel_for(
+            k.global_avg_fwd_nchw, planes, xm.size, xm.reshape(planes, h * w), y.reshape(planes),
+            float(div_h[0] * div_w[0]),
         )
     else:
         planes = n * c
-        k.avg_fwd_nchw(
-            xm.reshape(planes, h, w), y.reshape(planes, ho, wo), _chunks(planes),
+        parallel_for(
+            k.avg_fwd_nchw, planes, xm.size, xm.reshape(planes, h, w), y.reshape(planes, ho, wo),
             rows.start, rows.count, g.dilation[0], *_padded_row(g), div_h, div_w,
         )
     return _from_4d(_to_caller(y, channels_last, last), channels_last, ndim)
@@ -374,18 +380,21 @@ def avg_pool_backward(
     (kh, kw), (sh, sw), (dh, dw) = g.kernel_size, g.stride, g.dilation
     ph0, pw0 = g.padding[0][0], g.padding[1][0]
     if last:
-        k.avg_bwd_nhwc(gx, gym, kh, sh, dh, ph0, kw, sw, dw, pw0, div_h, div_w)
+        parallel_for(
+            k.avg_bwd_nhwc, n * h, gx.size, gx, gym, kh, sh, dh, ph0, kw, sw, dw, pw0, div_h, div_w,
+        )
     elif _is_global(g):
         planes = n * c
-        k.global_avg_bwd_nchw(
-            gx.reshape(planes, h * w), gym.reshape(planes), float(div_h[0] * div_w[0])
+        parallel_for(
+            k.global_avg_bwd_nchw, planes, gx.size, gx.reshape(planes, h * w), gym.reshape(planes),
+            float(div_h[0] * div_w[0]),
         )
     else:
         planes = n * c
         ph = _phases(cols)
-        k.avg_bwd_nchw(
-            gx.reshape(planes, h, w), gym.reshape(planes, ho, wo), _chunks(planes),
-            kh, sh, dh, ph0, sw, ph.width, ph.tap_phase, ph.tap_offset,
-            ph.load_j0, ph.load_i0, ph.load_n, div_h, div_w,
+        parallel_for(
+            k.avg_bwd_nchw, planes, gx.size, gx.reshape(planes, h, w), gym.reshape(planes, ho, wo),
+            kh, sh, dh, ph0, sw, ph.width, ph.tap_phase, ph.tap_offset, ph.load_j0, ph.load_i0,
+            ph.load_n, div_h, div_w,
         )
     return _from_4d(_to_caller(gx, channels_last, last), channels_last, ndim)

@@ -2,8 +2,8 @@
 
 Importing this module imports numba; :mod:`cnnblocks.engine.fast_activations` imports it when a
 kernel first runs. Every kernel reads its inputs once and writes its output once (fused: no
-temporaries), on flat contiguous arrays, in parallel over chunks; small arrays run the same code
-serially (a parallel launch costs more than the work).
+temporaries), on a range of elements of flat contiguous arrays; :func:`cnnblocks.engine._numba.
+parallel_for` runs one range per thread.
 
 numba's ``exp`` compiles to a scalar libm call (no SVML here), which caps sigmoid at a fraction of
 memory bandwidth. So ``e^{-|x|}`` is computed with operations that vectorise: Cody–Waite range
@@ -23,9 +23,8 @@ import numpy as np
 from cnnblocks.engine._numba import jit, kernel, numba_module
 
 __all__ = [
-    "CHUNK",
+    "relu",
     "relu_backward",
-    "relu_forward",
     "relu_grad",
     "sigmoid_backward",
     "sigmoid_f32",
@@ -37,11 +36,7 @@ __all__ = [
 Array = Any
 
 _numba = numba_module()
-prange = _numba.prange
 _types = _numba.core.types
-
-# Elements per parallel chunk: large enough to amortise scheduling, small enough to balance.
-CHUNK = 1 << 16
 
 
 @_numba.extending.intrinsic  # type: ignore[untyped-decorator]
@@ -136,11 +131,14 @@ def _exp_nonpositive_f64(t: Any) -> Any:  # pragma: no cover - compiled
 
 # --- sigmoid --------------------------------------------------------------------------------
 # σ(x) = 1/(1+z) for x >= 0 and z/(1+z) for x < 0, z = e^{-|x|}: no overflow, both tails accurate.
+# Every kernel works on elements [lo, hi) of flat contiguous arrays; slicing first lets the loop
+# index start at 0, which spares the wrap-around checks that would stop vectorisation.
 
 
-@jit()
-def _sigmoid_f32_range(x: Array, y: Array, lo: int, hi: int) -> None:  # pragma: no cover
-    xs, ys = x[lo:hi], y[lo:hi]  # slices: loop indices then start at 0 (no wrap-around checks)
+@kernel()
+def sigmoid_f32(lo: int, hi: int, x: Array, y: Array) -> None:  # pragma: no cover - compiled
+    """y = σ(x), float32."""
+    xs, ys = x[lo:hi], y[lo:hi]
     for i in range(hi - lo):
         v = xs[i]
         z = _exp_nonpositive_f32(-abs(v))
@@ -149,9 +147,10 @@ def _sigmoid_f32_range(x: Array, y: Array, lo: int, hi: int) -> None:  # pragma:
         ys[i] = s if v == v else v
 
 
-@jit()
-def _sigmoid_f64_range(x: Array, y: Array, lo: int, hi: int) -> None:  # pragma: no cover
-    xs, ys = x[lo:hi], y[lo:hi]  # slices: loop indices then start at 0 (no wrap-around checks)
+@kernel()
+def sigmoid_f64(lo: int, hi: int, x: Array, y: Array) -> None:  # pragma: no cover - compiled
+    """y = σ(x), float64."""
+    xs, ys = x[lo:hi], y[lo:hi]
     for i in range(hi - lo):
         v = xs[i]
         z = _exp_nonpositive_f64(-abs(v))
@@ -160,9 +159,10 @@ def _sigmoid_f64_range(x: Array, y: Array, lo: int, hi: int) -> None:  # pragma:
         ys[i] = s if v == v else v
 
 
-@jit()
-def _sigmoid_grad_f32_range(x: Array, y: Array, lo: int, hi: int) -> None:  # pragma: no cover
-    xs, ys = x[lo:hi], y[lo:hi]  # slices: loop indices then start at 0 (no wrap-around checks)
+@kernel()
+def sigmoid_grad_f32(lo: int, hi: int, x: Array, y: Array) -> None:  # pragma: no cover
+    """y = σ'(x) = z/(1+z)^2, z = e^{-|x|}, float32."""
+    xs, ys = x[lo:hi], y[lo:hi]
     for i in range(hi - lo):
         v = xs[i]
         z = _exp_nonpositive_f32(-abs(v))
@@ -171,9 +171,10 @@ def _sigmoid_grad_f32_range(x: Array, y: Array, lo: int, hi: int) -> None:  # pr
         ys[i] = s if v == v else v
 
 
-@jit()
-def _sigmoid_grad_f64_range(x: Array, y: Array, lo: int, hi: int) -> None:  # pragma: no cover
-    xs, ys = x[lo:hi], y[lo:hi]  # slices: loop indices then start at 0 (no wrap-around checks)
+@kernel()
+def sigmoid_grad_f64(lo: int, hi: int, x: Array, y: Array) -> None:  # pragma: no cover
+    """y = σ'(x) = z/(1+z)^2, z = e^{-|x|}, float64."""
+    xs, ys = x[lo:hi], y[lo:hi]
     for i in range(hi - lo):
         v = xs[i]
         z = _exp_nonpositive_f64(-abs(v))
@@ -182,133 +183,47 @@ def _sigmoid_grad_f64_range(x: Array, y: Array, lo: int, hi: int) -> None:  # pr
         ys[i] = s if v == v else v
 
 
-@kernel(parallel=True)
-def sigmoid_f32(x: Array, y: Array, parallel: bool) -> None:  # pragma: no cover - compiled
-    """y = σ(x), float32, flat contiguous arrays."""
-    n = x.shape[0]
-    if not parallel:
-        _sigmoid_f32_range(x, y, 0, n)
-        return
-    for c in prange((n + CHUNK - 1) // CHUNK):
-        _sigmoid_f32_range(x, y, c * CHUNK, min(n, (c + 1) * CHUNK))
-
-
-@kernel(parallel=True)
-def sigmoid_f64(x: Array, y: Array, parallel: bool) -> None:  # pragma: no cover - compiled
-    """y = σ(x), float64, flat contiguous arrays."""
-    n = x.shape[0]
-    if not parallel:
-        _sigmoid_f64_range(x, y, 0, n)
-        return
-    for c in prange((n + CHUNK - 1) // CHUNK):
-        _sigmoid_f64_range(x, y, c * CHUNK, min(n, (c + 1) * CHUNK))
-
-
-@kernel(parallel=True)
-def sigmoid_grad_f32(x: Array, y: Array, parallel: bool) -> None:  # pragma: no cover - compiled
-    """y = σ'(x) = z/(1+z)^2, z = e^{-|x|}, float32."""
-    n = x.shape[0]
-    if not parallel:
-        _sigmoid_grad_f32_range(x, y, 0, n)
-        return
-    for c in prange((n + CHUNK - 1) // CHUNK):
-        _sigmoid_grad_f32_range(x, y, c * CHUNK, min(n, (c + 1) * CHUNK))
-
-
-@kernel(parallel=True)
-def sigmoid_grad_f64(x: Array, y: Array, parallel: bool) -> None:  # pragma: no cover - compiled
-    """y = σ'(x) = z/(1+z)^2, z = e^{-|x|}, float64."""
-    n = x.shape[0]
-    if not parallel:
-        _sigmoid_grad_f64_range(x, y, 0, n)
-        return
-    for c in prange((n + CHUNK - 1) // CHUNK):
-        _sigmoid_grad_f64_range(x, y, c * CHUNK, min(n, (c + 1) * CHUNK))
-
-
-# --- relu -----------------------------------------------------------------------------------
-
-
-@jit()
-def _sigmoid_backward_range(
-    grad_y: Array, y: Array, grad_x: Array, one: Any, lo: int, hi: int
+@kernel()
+def sigmoid_backward(
+    lo: int, hi: int, grad_y: Array, y: Array, grad_x: Array, one: Any
 ) -> None:  # pragma: no cover - compiled
+    """grad_x = grad_y · ((1 − y) · y), in that order (as the NumPy path rounds)."""
     gs, ys, out = grad_y[lo:hi], y[lo:hi], grad_x[lo:hi]
     for i in range(hi - lo):
         v = ys[i]
         out[i] = ((one - v) * v) * gs[i]
 
 
-@jit()
-def _relu_range(x: Array, y: Array, zero: Any, lo: int, hi: int) -> None:  # pragma: no cover
+# --- relu -----------------------------------------------------------------------------------
+
+
+@kernel()
+def relu(lo: int, hi: int, x: Array, y: Array, zero: Any) -> None:  # pragma: no cover
+    """y = max(0, x) exactly as ``np.maximum(x, 0)``: NaN propagates and −0 gives +0.
+
+    numba's ``np.maximum(a, b)`` returns ``a`` on ties, so ``a = +0`` turns −0 into +0.
+    """
     xs, ys = x[lo:hi], y[lo:hi]
     for i in range(hi - lo):
-        v = xs[i]
-        ys[i] = v if (v > zero) | (v != v) else zero
+        ys[i] = np.maximum(zero, xs[i])
 
 
-@jit()
-def _relu_grad_range(
-    x: Array, y: Array, zero: Any, one: Any, lo: int, hi: int
+@kernel()
+def relu_grad(
+    lo: int, hi: int, x: Array, y: Array, zero: Any, one: Any
 ) -> None:  # pragma: no cover - compiled
+    """y = 1 where x > 0, else 0 (relu'(0) = 0; NaN gives 0)."""
     xs, ys = x[lo:hi], y[lo:hi]
     for i in range(hi - lo):
         ys[i] = one if xs[i] > zero else zero
 
 
-@jit()
-def _relu_backward_range(
-    grad_y: Array, y: Array, grad_x: Array, zero: Any, lo: int, hi: int
+@kernel()
+def relu_backward(
+    lo: int, hi: int, grad_y: Array, y: Array, grad_x: Array, zero: Any
 ) -> None:  # pragma: no cover - compiled
+    """grad_x = grad_y where y > 0, else 0."""
     gs, ys, out = grad_y[lo:hi], y[lo:hi], grad_x[lo:hi]
     for i in range(hi - lo):
         g = gs[i]  # loaded unconditionally: a branch-free select
         out[i] = g if ys[i] > zero else zero
-
-
-@kernel(parallel=True)
-def sigmoid_backward(
-    grad_y: Array, y: Array, grad_x: Array, one: Any, parallel: bool
-) -> None:  # pragma: no cover - compiled
-    """grad_x = grad_y · ((1 − y) · y), in that order (as the NumPy path rounds)."""
-    n = y.shape[0]
-    if not parallel:
-        _sigmoid_backward_range(grad_y, y, grad_x, one, 0, n)
-        return
-    for c in prange((n + CHUNK - 1) // CHUNK):
-        _sigmoid_backward_range(grad_y, y, grad_x, one, c * CHUNK, min(n, (c + 1) * CHUNK))
-
-
-@kernel(parallel=True)
-def relu_forward(x: Array, y: Array, zero: Any, parallel: bool) -> None:  # pragma: no cover
-    """y = max(x, 0) with NaN propagated and −0 → +0 (NumPy's ``maximum``)."""
-    n = x.shape[0]
-    if not parallel:
-        _relu_range(x, y, zero, 0, n)
-        return
-    for c in prange((n + CHUNK - 1) // CHUNK):
-        _relu_range(x, y, zero, c * CHUNK, min(n, (c + 1) * CHUNK))
-
-
-@kernel(parallel=True)
-def relu_grad(x: Array, y: Array, zero: Any, one: Any, parallel: bool) -> None:  # pragma: no cover
-    """y = 1 where x > 0, else 0 (relu'(0) = 0; NaN gives 0)."""
-    n = x.shape[0]
-    if not parallel:
-        _relu_grad_range(x, y, zero, one, 0, n)
-        return
-    for c in prange((n + CHUNK - 1) // CHUNK):
-        _relu_grad_range(x, y, zero, one, c * CHUNK, min(n, (c + 1) * CHUNK))
-
-
-@kernel(parallel=True)
-def relu_backward(
-    grad_y: Array, y: Array, grad_x: Array, zero: Any, parallel: bool
-) -> None:  # pragma: no cover - compiled
-    """grad_x = grad_y where y > 0, else 0."""
-    n = y.shape[0]
-    if not parallel:
-        _relu_backward_range(grad_y, y, grad_x, zero, 0, n)
-        return
-    for c in prange((n + CHUNK - 1) // CHUNK):
-        _relu_backward_range(grad_y, y, grad_x, zero, c * CHUNK, min(n, (c + 1) * CHUNK))

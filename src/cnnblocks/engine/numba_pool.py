@@ -41,10 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from cnnblocks.engine._numba import kernel, numba_module
-
-# numba is imported through numba_module() so that its cache directory is chosen first.
-prange = numba_module().prange
+from cnnblocks.engine._numba import kernel
 
 __all__ = [
     "avg_bwd_nchw",
@@ -71,11 +68,21 @@ Array = Any  # numba compiles these; NumPy arrays at the Python boundary
 # ---------------------------------------------------------------------------------------------
 
 
-@kernel(parallel=True)
+@kernel()
 def max_fwd_nchw(
-    x: Array, y: Array, n_chunks: int, fill: float,
-    row_start: Array, row_count: Array, dh: int,
-    sw: int, dw: int, kw: int, pw: int, padded_w: int,
+    lo: int,
+    hi: int,
+    x: Array,
+    y: Array,
+    fill: float,
+    row_start: Array,
+    row_count: Array,
+    dh: int,
+    sw: int,
+    dw: int,
+    kw: int,
+    pw: int,
+    padded_w: int,
 ) -> None:  # pragma: no cover - compiled
     """y[p, oh, ow] = max over the window; x (P, H, W), y (P, H_out, W_out), C-contiguous.
 
@@ -83,58 +90,69 @@ def max_fwd_nchw(
     input (long contiguous loops), into the middle of a −inf-padded row, whose W taps are then
     read with the stride (a literal 1 or 2 lets LLVM vectorise the strided loads).
     """
-    planes, in_w = x.shape[0], x.shape[2]
+    in_w = x.shape[2]
     out_h, out_w = y.shape[1], y.shape[2]
-    for chunk in prange(n_chunks):
-        padded = np.empty(padded_w, x.dtype)
-        padded[:] = fill
-        hrow = padded[pw:pw + in_w]
-        for plane in range(chunk * planes // n_chunks, (chunk + 1) * planes // n_chunks):
-            for oh in range(out_h):
-                first = row_start[oh]
-                count = row_count[oh]
-                r0 = x[plane, first]
-                if count == 1:
+    padded = np.empty(padded_w, x.dtype)
+    padded[:] = fill
+    hrow = padded[pw:pw + in_w]
+    for plane in range(lo, hi):
+        for oh in range(out_h):
+            first = row_start[oh]
+            count = row_count[oh]
+            r0 = x[plane, first]
+            if count == 1:
+                for j in range(in_w):
+                    hrow[j] = r0[j]
+            else:
+                r1 = x[plane, first + dh]
+                for j in range(in_w):
+                    hrow[j] = np.maximum(r0[j], r1[j])
+                for t in range(2, count):
+                    r = x[plane, first + t * dh]
                     for j in range(in_w):
-                        hrow[j] = r0[j]
-                else:
-                    r1 = x[plane, first + dh]
-                    for j in range(in_w):
-                        hrow[j] = np.maximum(r0[j], r1[j])
-                    for t in range(2, count):
-                        r = x[plane, first + t * dh]
-                        for j in range(in_w):
-                            hrow[j] = np.maximum(hrow[j], r[j])
-                out = y[plane, oh]
-                tap = padded[0:]
-                if sw == 1:
+                        hrow[j] = np.maximum(hrow[j], r[j])
+            out = y[plane, oh]
+            tap = padded[0:]
+            if sw == 1:
+                for j in range(out_w):
+                    out[j] = tap[j]
+                for k in range(1, kw):
+                    tap = padded[k * dw:]
                     for j in range(out_w):
-                        out[j] = tap[j]
-                    for k in range(1, kw):
-                        tap = padded[k * dw:]
-                        for j in range(out_w):
-                            out[j] = np.maximum(out[j], tap[j])
-                elif sw == 2:
+                        out[j] = np.maximum(out[j], tap[j])
+            elif sw == 2:
+                for j in range(out_w):
+                    out[j] = tap[2 * j]
+                for k in range(1, kw):
+                    tap = padded[k * dw:]
                     for j in range(out_w):
-                        out[j] = tap[2 * j]
-                    for k in range(1, kw):
-                        tap = padded[k * dw:]
-                        for j in range(out_w):
-                            out[j] = np.maximum(out[j], tap[2 * j])
-                else:
+                        out[j] = np.maximum(out[j], tap[2 * j])
+            else:
+                for j in range(out_w):
+                    out[j] = tap[sw * j]
+                for k in range(1, kw):
+                    tap = padded[k * dw:]
                     for j in range(out_w):
-                        out[j] = tap[sw * j]
-                    for k in range(1, kw):
-                        tap = padded[k * dw:]
-                        for j in range(out_w):
-                            out[j] = np.maximum(out[j], tap[sw * j])
+                        out[j] = np.maximum(out[j], tap[sw * j])
 
 
-@kernel(parallel=True)
+@kernel()
 def max_idx_fwd_nchw(
-    x: Array, y: Array, idx: Array, n_chunks: int, fill: float,
-    row_start: Array, row_count: Array, dh: int,
-    sw: int, dw: int, kw: int, pw: int, padded_w: int, first_col: Array,
+    lo: int,
+    hi: int,
+    x: Array,
+    y: Array,
+    idx: Array,
+    fill: float,
+    row_start: Array,
+    row_count: Array,
+    dh: int,
+    sw: int,
+    dw: int,
+    kw: int,
+    pw: int,
+    padded_w: int,
+    first_col: Array,
 ) -> None:  # pragma: no cover - compiled
     """Max with PyTorch's flat in-plane argmax (int64) in ``idx`` (P, H_out, W_out).
 
@@ -142,136 +160,150 @@ def max_idx_fwd_nchw(
     row that holds the largest value): each input row is copied into a −inf-padded row, its W taps
     pooled into ``rows``/``cols`` (value, column), then the H taps combine those rows.
     """
-    planes, height, in_w = x.shape[0], x.shape[1], x.shape[2]
+    height, in_w = x.shape[1], x.shape[2]
     out_h, out_w = y.shape[1], y.shape[2]
-    for chunk in prange(n_chunks):
-        padded = np.empty(padded_w, x.dtype)
-        padded[:] = fill
-        inner = padded[pw:pw + in_w]
-        rows = np.empty((height, out_w), x.dtype)
-        cols = np.empty((height, out_w), np.int64)
-        for plane in range(chunk * planes // n_chunks, (chunk + 1) * planes // n_chunks):
-            for ih in range(height):
-                src = x[plane, ih]
-                for j in range(in_w):
-                    inner[j] = src[j]
-                r = rows[ih]
-                rc = cols[ih]
-                # Start from -inf at the first tap inside the input: padding (-inf) never
-                # replaces it, so an all -inf window reports its first real cell, as PyTorch does.
-                for j in range(out_w):
-                    r[j] = fill
-                    rc[j] = first_col[j]
-                for k in range(kw):
-                    tap = padded[k * dw:]
-                    col0 = k * dw - pw
-                    if sw == 1:
-                        for j in range(out_w):
-                            a = tap[j]
-                            o = r[j]
-                            take = (a > o) | (a != a)
-                            r[j] = np.maximum(o, a)
-                            rc[j] = j + col0 if take else rc[j]
-                    elif sw == 2:
-                        for j in range(out_w):
-                            a = tap[2 * j]
-                            o = r[j]
-                            take = (a > o) | (a != a)
-                            r[j] = np.maximum(o, a)
-                            rc[j] = 2 * j + col0 if take else rc[j]
-                    else:
-                        for j in range(out_w):
-                            a = tap[sw * j]
-                            o = r[j]
-                            take = (a > o) | (a != a)
-                            r[j] = np.maximum(o, a)
-                            rc[j] = sw * j + col0 if take else rc[j]
-            for oh in range(out_h):
-                out = y[plane, oh]
-                out_i = idx[plane, oh]
-                first = row_start[oh]
-                r = rows[first]
-                rc = cols[first]
-                base = first * in_w
-                for j in range(out_w):
-                    out[j] = r[j]
-                    out_i[j] = base + rc[j]
-                for t in range(1, row_count[oh]):
-                    ih = first + t * dh
-                    r = rows[ih]
-                    rc = cols[ih]
-                    base = ih * in_w
-                    for j in range(out_w):
-                        a = r[j]
-                        o = out[j]
-                        take = (a > o) | (a != a)
-                        out[j] = np.maximum(o, a)
-                        out_i[j] = base + rc[j] if take else out_i[j]
-
-
-@kernel(parallel=True)
-def avg_fwd_nchw(
-    x: Array, y: Array, n_chunks: int,
-    row_start: Array, row_count: Array, dh: int,
-    sw: int, dw: int, kw: int, pw: int, padded_w: int,
-    div_h: Array, div_w: Array,
-) -> None:  # pragma: no cover - compiled
-    """y[p, oh, ow] = (sum of the window's cells) / (div_h[oh] · div_w[ow]); H first, as max."""
-    planes, in_w = x.shape[0], x.shape[2]
-    out_h, out_w = y.shape[1], y.shape[2]
-    for chunk in prange(n_chunks):
-        padded = np.zeros(padded_w, x.dtype)
-        hrow = padded[pw:pw + in_w]
-        for plane in range(chunk * planes // n_chunks, (chunk + 1) * planes // n_chunks):
-            for oh in range(out_h):
-                first = row_start[oh]
-                count = row_count[oh]
-                r0 = x[plane, first]
-                if count == 1:
-                    for j in range(in_w):
-                        hrow[j] = r0[j]
-                else:
-                    r1 = x[plane, first + dh]
-                    for j in range(in_w):
-                        hrow[j] = r0[j] + r1[j]
-                    for t in range(2, count):
-                        r = x[plane, first + t * dh]
-                        for j in range(in_w):
-                            hrow[j] += r[j]
-                out = y[plane, oh]
-                tap = padded[0:]
+    padded = np.empty(padded_w, x.dtype)
+    padded[:] = fill
+    inner = padded[pw:pw + in_w]
+    rows = np.empty((height, out_w), x.dtype)
+    cols = np.empty((height, out_w), np.int64)
+    for plane in range(lo, hi):
+        for ih in range(height):
+            src = x[plane, ih]
+            for j in range(in_w):
+                inner[j] = src[j]
+            r = rows[ih]
+            rc = cols[ih]
+            # Start from -inf at the first tap inside the input: padding (-inf) never
+            # replaces it, so an all -inf window reports its first real cell, as PyTorch does.
+            for j in range(out_w):
+                r[j] = fill
+                rc[j] = first_col[j]
+            for k in range(kw):
+                tap = padded[k * dw:]
+                col0 = k * dw - pw
                 if sw == 1:
                     for j in range(out_w):
-                        out[j] = tap[j]
-                    for k in range(1, kw):
-                        tap = padded[k * dw:]
-                        for j in range(out_w):
-                            out[j] += tap[j]
+                        a = tap[j]
+                        o = r[j]
+                        take = (a > o) | (a != a)
+                        r[j] = np.maximum(o, a)
+                        rc[j] = j + col0 if take else rc[j]
                 elif sw == 2:
                     for j in range(out_w):
-                        out[j] = tap[2 * j]
-                    for k in range(1, kw):
-                        tap = padded[k * dw:]
-                        for j in range(out_w):
-                            out[j] += tap[2 * j]
+                        a = tap[2 * j]
+                        o = r[j]
+                        take = (a > o) | (a != a)
+                        r[j] = np.maximum(o, a)
+                        rc[j] = 2 * j + col0 if take else rc[j]
                 else:
                     for j in range(out_w):
-                        out[j] = tap[sw * j]
-                    for k in range(1, kw):
-                        tap = padded[k * dw:]
-                        for j in range(out_w):
-                            out[j] += tap[sw * j]
-                dvh = div_h[oh]
+                        a = tap[sw * j]
+                        o = r[j]
+                        take = (a > o) | (a != a)
+                        r[j] = np.maximum(o, a)
+                        rc[j] = sw * j + col0 if take else rc[j]
+        for oh in range(out_h):
+            out = y[plane, oh]
+            out_i = idx[plane, oh]
+            first = row_start[oh]
+            r = rows[first]
+            rc = cols[first]
+            base = first * in_w
+            for j in range(out_w):
+                out[j] = r[j]
+                out_i[j] = base + rc[j]
+            for t in range(1, row_count[oh]):
+                ih = first + t * dh
+                r = rows[ih]
+                rc = cols[ih]
+                base = ih * in_w
                 for j in range(out_w):
-                    out[j] = out[j] / (dvh * div_w[j])
+                    a = r[j]
+                    o = out[j]
+                    take = (a > o) | (a != a)
+                    out[j] = np.maximum(o, a)
+                    out_i[j] = base + rc[j] if take else out_i[j]
 
 
-@kernel(parallel=True)
-def max_bwd_nchw(grad_x: Array, grad_y: Array, idx: Array) -> None:  # pragma: no cover
+@kernel()
+def avg_fwd_nchw(
+    lo: int,
+    hi: int,
+    x: Array,
+    y: Array,
+    row_start: Array,
+    row_count: Array,
+    dh: int,
+    sw: int,
+    dw: int,
+    kw: int,
+    pw: int,
+    padded_w: int,
+    div_h: Array,
+    div_w: Array,
+) -> None:  # pragma: no cover - compiled
+    """y[p, oh, ow] = (sum of the window's cells) / (div_h[oh] · div_w[ow]); H first, as max."""
+    in_w = x.shape[2]
+    out_h, out_w = y.shape[1], y.shape[2]
+    padded = np.zeros(padded_w, x.dtype)
+    hrow = padded[pw:pw + in_w]
+    for plane in range(lo, hi):
+        for oh in range(out_h):
+            first = row_start[oh]
+            count = row_count[oh]
+            r0 = x[plane, first]
+            if count == 1:
+                for j in range(in_w):
+                    hrow[j] = r0[j]
+            else:
+                r1 = x[plane, first + dh]
+                for j in range(in_w):
+                    hrow[j] = r0[j] + r1[j]
+                for t in range(2, count):
+                    r = x[plane, first + t * dh]
+                    for j in range(in_w):
+                        hrow[j] += r[j]
+            out = y[plane, oh]
+            tap = padded[0:]
+            if sw == 1:
+                for j in range(out_w):
+                    out[j] = tap[j]
+                for k in range(1, kw):
+                    tap = padded[k * dw:]
+                    for j in range(out_w):
+                        out[j] += tap[j]
+            elif sw == 2:
+                for j in range(out_w):
+                    out[j] = tap[2 * j]
+                for k in range(1, kw):
+                    tap = padded[k * dw:]
+                    for j in range(out_w):
+                        out[j] += tap[2 * j]
+            else:
+                for j in range(out_w):
+                    out[j] = tap[sw * j]
+                for k in range(1, kw):
+                    tap = padded[k * dw:]
+                    for j in range(out_w):
+                        out[j] += tap[sw * j]
+            dvh = div_h[oh]
+            for j in range(out_w):
+                out[j] = out[j] / (dvh * div_w[j])
+
+
+@kernel()
+def max_bwd_nchw(
+    lo: int,
+    hi: int,
+    grad_x: Array,
+    grad_y: Array,
+    idx: Array,
+) -> None:  # pragma: no cover - compiled
     """grad_x (P, H·W) = 0, then grad_x[p, idx[p, m]] += grad_y[p, m]; race-free per plane."""
-    planes, size = grad_x.shape[0], grad_x.shape[1]
+    size = grad_x.shape[1]
     outs = grad_y.shape[1]
-    for plane in prange(planes):
+    for plane in range(lo, hi):
         g = grad_x[plane]
         for i in range(size):
             g[i] = 0
@@ -281,50 +313,61 @@ def max_bwd_nchw(grad_x: Array, grad_y: Array, idx: Array) -> None:  # pragma: n
             g[ix[m]] += gy[m]
 
 
-@kernel(parallel=True)
+@kernel()
 def avg_bwd_nchw(
-    grad_x: Array, grad_y: Array, n_chunks: int,
-    kh: int, sh: int, dh: int, ph: int,
-    sw: int, width: int, tap_phase: Array, tap_offset: Array,
-    load_j0: Array, load_i0: Array, load_n: Array,
-    div_h: Array, div_w: Array,
+    lo: int,
+    hi: int,
+    grad_x: Array,
+    grad_y: Array,
+    kh: int,
+    sh: int,
+    dh: int,
+    ph: int,
+    sw: int,
+    width: int,
+    tap_phase: Array,
+    tap_offset: Array,
+    load_j0: Array,
+    load_i0: Array,
+    load_n: Array,
+    div_h: Array,
+    div_w: Array,
 ) -> None:  # pragma: no cover - compiled
     """Gather form: each input cell sums grad_y / divisor over the windows that contain it."""
-    planes, height = grad_x.shape[0], grad_x.shape[1]
+    height = grad_x.shape[1]
     out_h, out_w = grad_y.shape[1], grad_y.shape[2]
     kw = tap_phase.shape[0]
-    for chunk in prange(n_chunks):
-        scaled = np.empty((out_h, out_w), grad_x.dtype)
-        row = np.empty(out_w, grad_x.dtype)
-        phase = np.empty((sw, width), grad_x.dtype)
-        for plane in range(chunk * planes // n_chunks, (chunk + 1) * planes // n_chunks):
-            for oh in range(out_h):
-                src = grad_y[plane, oh]
-                dst = scaled[oh]
-                dvh = div_h[oh]
-                for j in range(out_w):
-                    dst[j] = src[j] / (dvh * div_w[j])
-            for ih in range(height):
-                for j in range(out_w):
-                    row[j] = 0
-                for k in range(kh):
-                    t = ih + ph - k * dh
-                    if t >= 0 and t % sh == 0 and t // sh < out_h:
-                        g = scaled[t // sh]
-                        for j in range(out_w):
-                            row[j] += g[j]
-                phase[:] = 0
-                for k in range(kw):
-                    q = phase[tap_phase[k], tap_offset[k]:tap_offset[k] + out_w]
+    scaled = np.empty((out_h, out_w), grad_x.dtype)
+    row = np.empty(out_w, grad_x.dtype)
+    phase = np.empty((sw, width), grad_x.dtype)
+    for plane in range(lo, hi):
+        for oh in range(out_h):
+            src = grad_y[plane, oh]
+            dst = scaled[oh]
+            dvh = div_h[oh]
+            for j in range(out_w):
+                dst[j] = src[j] / (dvh * div_w[j])
+        for ih in range(height):
+            for j in range(out_w):
+                row[j] = 0
+            for k in range(kh):
+                t = ih + ph - k * dh
+                if t >= 0 and t % sh == 0 and t // sh < out_h:
+                    g = scaled[t // sh]
                     for j in range(out_w):
-                        q[j] += row[j]
-                dst_row = grad_x[plane, ih]
-                for p in range(sw):
-                    n = load_n[p]
-                    dst = dst_row[load_i0[p]:load_i0[p] + (n - 1) * sw + 1:sw]
-                    src = phase[p, load_j0[p]:load_j0[p] + n]
-                    for j in range(n):
-                        dst[j] = src[j]
+                        row[j] += g[j]
+            phase[:] = 0
+            for k in range(kw):
+                q = phase[tap_phase[k], tap_offset[k]:tap_offset[k] + out_w]
+                for j in range(out_w):
+                    q[j] += row[j]
+            dst_row = grad_x[plane, ih]
+            for p in range(sw):
+                n = load_n[p]
+                dst = dst_row[load_i0[p]:load_i0[p] + (n - 1) * sw + 1:sw]
+                src = phase[p, load_j0[p]:load_j0[p] + n]
+                for j in range(n):
+                    dst[j] = src[j]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -332,11 +375,17 @@ def avg_bwd_nchw(
 # ---------------------------------------------------------------------------------------------
 
 
-@kernel(parallel=True, fastmath={"reassoc"})
-def global_avg_fwd_nchw(x: Array, y: Array, divisor: float) -> None:  # pragma: no cover
+@kernel(fastmath={"reassoc"})
+def global_avg_fwd_nchw(
+    lo: int,
+    hi: int,
+    x: Array,
+    y: Array,
+    divisor: float,
+) -> None:  # pragma: no cover - compiled
     """y[p] = sum(x[p, :]) / divisor; x (P, H·W)."""
-    planes, size = x.shape[0], x.shape[1]
-    for plane in prange(planes):
+    size = x.shape[1]
+    for plane in range(lo, hi):
         row = x[plane]
         s = row[0] - row[0]
         for i in range(size):
@@ -344,22 +393,33 @@ def global_avg_fwd_nchw(x: Array, y: Array, divisor: float) -> None:  # pragma: 
         y[plane] = s / divisor
 
 
-@kernel(parallel=True)
-def global_avg_bwd_nchw(grad_x: Array, grad_y: Array, divisor: float) -> None:  # pragma: no cover
+@kernel()
+def global_avg_bwd_nchw(
+    lo: int,
+    hi: int,
+    grad_x: Array,
+    grad_y: Array,
+    divisor: float,
+) -> None:  # pragma: no cover - compiled
     """grad_x[p, :] = grad_y[p] / divisor."""
-    planes, size = grad_x.shape[0], grad_x.shape[1]
-    for plane in prange(planes):
+    size = grad_x.shape[1]
+    for plane in range(lo, hi):
         g = grad_y[plane] / divisor
         row = grad_x[plane]
         for i in range(size):
             row[i] = g
 
 
-@kernel(parallel=True)
-def global_max_fwd_nchw(x: Array, y: Array) -> None:  # pragma: no cover - compiled
+@kernel()
+def global_max_fwd_nchw(
+    lo: int,
+    hi: int,
+    x: Array,
+    y: Array,
+) -> None:  # pragma: no cover - compiled
     """y[p] = max(x[p, :]) with NaN propagation; x (P, H·W)."""
-    planes, size = x.shape[0], x.shape[1]
-    for plane in prange(planes):
+    size = x.shape[1]
+    for plane in range(lo, hi):
         row = x[plane]
         o = row[0]
         for i in range(1, size):
@@ -368,11 +428,17 @@ def global_max_fwd_nchw(x: Array, y: Array) -> None:  # pragma: no cover - compi
         y[plane] = o
 
 
-@kernel(parallel=True)
-def global_max_idx_fwd_nchw(x: Array, y: Array, idx: Array) -> None:  # pragma: no cover
+@kernel()
+def global_max_idx_fwd_nchw(
+    lo: int,
+    hi: int,
+    x: Array,
+    y: Array,
+    idx: Array,
+) -> None:  # pragma: no cover - compiled
     """Global max and the flat index of its first occurrence (last NaN if any)."""
-    planes, size = x.shape[0], x.shape[1]
-    for plane in prange(planes):
+    size = x.shape[1]
+    for plane in range(lo, hi):
         row = x[plane]
         o = row[0]
         best = 0
@@ -390,16 +456,23 @@ def global_max_idx_fwd_nchw(x: Array, y: Array, idx: Array) -> None:  # pragma: 
 # ---------------------------------------------------------------------------------------------
 
 
-@kernel(parallel=True)
+@kernel()
 def max_fwd_nhwc(
-    x: Array, y: Array,
-    row_start: Array, row_count: Array, dh: int,
-    col_start: Array, col_count: Array, dw: int,
+    lo: int,
+    hi: int,
+    x: Array,
+    y: Array,
+    row_start: Array,
+    row_count: Array,
+    dh: int,
+    col_start: Array,
+    col_count: Array,
+    dw: int,
 ) -> None:  # pragma: no cover - compiled
     """x (N, H, W, C), y (N, H_out, W_out, C); taps clipped to the input."""
-    batch, channels = x.shape[0], x.shape[3]
+    channels = x.shape[3]
     out_h, out_w = y.shape[1], y.shape[2]
-    for task in prange(batch * out_h):
+    for task in range(lo, hi):
         n = task // out_h
         oh = task - n * out_h
         r0 = row_start[oh]
@@ -421,16 +494,24 @@ def max_fwd_nhwc(
                         out[c] = np.maximum(o, v)
 
 
-@kernel(parallel=True)
+@kernel()
 def max_idx_fwd_nhwc(
-    x: Array, y: Array, idx: Array,
-    row_start: Array, row_count: Array, dh: int,
-    col_start: Array, col_count: Array, dw: int,
+    lo: int,
+    hi: int,
+    x: Array,
+    y: Array,
+    idx: Array,
+    row_start: Array,
+    row_count: Array,
+    dh: int,
+    col_start: Array,
+    col_count: Array,
+    dw: int,
 ) -> None:  # pragma: no cover - compiled
     """Max and flat in-plane argmax (int64), NHWC."""
-    batch, in_w, channels = x.shape[0], x.shape[2], x.shape[3]
+    in_w, channels = x.shape[2], x.shape[3]
     out_h, out_w = y.shape[1], y.shape[2]
-    for task in prange(batch * out_h):
+    for task in range(lo, hi):
         n = task // out_h
         oh = task - n * out_h
         r0 = row_start[oh]
@@ -459,17 +540,25 @@ def max_idx_fwd_nhwc(
                         out_i[c] = here if take else out_i[c]
 
 
-@kernel(parallel=True)
+@kernel()
 def avg_fwd_nhwc(
-    x: Array, y: Array,
-    row_start: Array, row_count: Array, dh: int,
-    col_start: Array, col_count: Array, dw: int,
-    div_h: Array, div_w: Array,
+    lo: int,
+    hi: int,
+    x: Array,
+    y: Array,
+    row_start: Array,
+    row_count: Array,
+    dh: int,
+    col_start: Array,
+    col_count: Array,
+    dw: int,
+    div_h: Array,
+    div_w: Array,
 ) -> None:  # pragma: no cover - compiled
     """Average over the clipped taps divided by div_h[oh]·div_w[ow], NHWC."""
-    batch, channels = x.shape[0], x.shape[3]
+    channels = x.shape[3]
     out_h, out_w = y.shape[1], y.shape[2]
-    for task in prange(batch * out_h):
+    for task in range(lo, hi):
         n = task // out_h
         oh = task - n * out_h
         r0 = row_start[oh]
@@ -489,12 +578,19 @@ def avg_fwd_nhwc(
                 out[c] = out[c] / d
 
 
-@kernel(parallel=True)
-def max_bwd_nhwc(grad_x: Array, grad_y: Array, idx: Array, blocks: int) -> None:  # pragma: no cover
+@kernel()
+def max_bwd_nhwc(
+    lo: int,
+    hi: int,
+    grad_x: Array,
+    grad_y: Array,
+    idx: Array,
+    blocks: int,
+) -> None:  # pragma: no cover - compiled
     """grad_x (N, H·W, C) = scatter of grad_y (N, M, C) to idx; tasks = (image, channel block)."""
-    batch, size, channels = grad_x.shape[0], grad_x.shape[1], grad_x.shape[2]
+    size, channels = grad_x.shape[1], grad_x.shape[2]
     outs = grad_y.shape[1]
-    for task in prange(batch * blocks):
+    for task in range(lo, hi):
         n = task // blocks
         blk = task - n * blocks
         lo = blk * channels // blocks
@@ -510,17 +606,27 @@ def max_bwd_nhwc(grad_x: Array, grad_y: Array, idx: Array, blocks: int) -> None:
                 g[ix[m, c], c] += gy[m, c]
 
 
-@kernel(parallel=True)
+@kernel()
 def avg_bwd_nhwc(
-    grad_x: Array, grad_y: Array,
-    kh: int, sh: int, dh: int, ph: int,
-    kw: int, sw: int, dw: int, pw: int,
-    div_h: Array, div_w: Array,
+    lo: int,
+    hi: int,
+    grad_x: Array,
+    grad_y: Array,
+    kh: int,
+    sh: int,
+    dh: int,
+    ph: int,
+    kw: int,
+    sw: int,
+    dw: int,
+    pw: int,
+    div_h: Array,
+    div_w: Array,
 ) -> None:  # pragma: no cover - compiled
     """Gather form, NHWC: grad_x[n, ih, iw, :] sums grad_y / divisor over covering windows."""
-    batch, height, in_w, channels = grad_x.shape
+    height, in_w, channels = grad_x.shape[1:]
     out_h, out_w = grad_y.shape[1], grad_y.shape[2]
-    for task in prange(batch * height):
+    for task in range(lo, hi):
         n = task // height
         ih = task - n * height
         for iw in range(in_w):
@@ -541,3 +647,5 @@ def avg_bwd_nhwc(
                     g = grad_y[n, oh, ow]
                     for c in range(channels):
                         acc[c] += g[c] / d
+
+

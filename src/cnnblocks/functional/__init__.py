@@ -158,9 +158,11 @@ from cnnblocks.functional.softmax import (  # noqa: E402
     log_softmax,
     log_softmax_backward,
     log_softmax_forward,
+    log_softmax_grad,
     softmax,
     softmax_backward,
     softmax_forward,
+    softmax_grad,
 )
 
 __all__ += [
@@ -194,6 +196,7 @@ __all__ += [
     "log_softmax",
     "log_softmax_backward",
     "log_softmax_forward",
+    "log_softmax_grad",
     "mish",
     "mish_backward",
     "mish_forward",
@@ -225,6 +228,7 @@ __all__ += [
     "softmax",
     "softmax_backward",
     "softmax_forward",
+    "softmax_grad",
     "softplus",
     "softplus_backward",
     "softplus_forward",

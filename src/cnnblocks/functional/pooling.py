@@ -827,9 +827,10 @@ def _along(ndim: int, axis: int, index: slice | np.ndarray) -> tuple[slice | np.
     return tuple(full)
 
 
-# Adaptive bins are contiguous, so they are pooled like windows: one vectorised pass per *tap*
-# (tap j of every bin at once), never a loop over bins or cells. A bin has at most
-# K = max(ends - starts) taps, about L / O + 1, so memory stays O(input + output).
+# Adaptive bins are contiguous windows of K = max(ends - starts) <= L/O + 2 cells, pooled one axis
+# at a time without a loop over bins or cells. The mean adds tap j of every bin at once (K
+# vectorised passes, and their transpose for the gradient); the maximum lays each bin's cells out
+# as an (O, K) block and takes one argmax over it. Memory stays O(input + output).
 
 def _bin_taps(starts: np.ndarray, ends: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """Per tap ``j``: the bins with more than ``j`` cells and the cell each reads, ``start + j``.
@@ -861,6 +862,35 @@ def _cell_taps(
         covered = np.flatnonzero(count > r)
         taps.append((covered, first[covered] + r))
     return taps
+
+
+def _bin_cells(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """``(O, K)`` cell numbers: row ``i`` lists bin ``i``'s cells, its last cell repeated to K.
+
+    For a maximum the repeats are harmless: a cell cannot beat itself, and a repeated NaN
+    names the same cell. ``O * K <= L + 2 O``: about one copy of the input, never more.
+    """
+    sizes = ends - starts
+    cells: np.ndarray = np.minimum(starts[:, None] + np.arange(int(sizes.max())), ends[:, None] - 1)
+    return cells
+
+
+def _binned(x: np.ndarray, axis: int, cells: np.ndarray) -> np.ndarray:
+    """``x`` with ``axis`` replaced by the two axes ``(O, K)`` of ``cells``.
+
+    Bins that tile the axis exactly (``L = O K``) need no copy: a reshape; otherwise one gather.
+    """
+    out, width = cells.shape
+    shape = (*x.shape[:axis], out, width, *x.shape[axis + 1:])
+    if out * width == x.shape[axis] and np.array_equal(cells.ravel(), np.arange(out * width)):
+        return x.reshape(shape)
+    return np.take(x, cells.ravel(), axis=axis).reshape(shape)
+
+
+def _on_axes(cells: np.ndarray, axis: int, ndim: int) -> np.ndarray:
+    """``(O, K)`` ``cells`` shaped to broadcast against an array whose axes ``axis, axis+1`` are
+    ``(O, K)``."""
+    return cells.reshape((1,) * axis + cells.shape + (1,) * (ndim - axis - 2))
 
 
 def _add_taps(
@@ -971,20 +1001,12 @@ def _adaptive_max_pool_forward(
     # winner is largest. That order finds the first maximum in row-major order (and the last NaN).
     for axis, out in reversed(list(zip(axes, sizes, strict=True))):
         starts, ends = adaptive_bins(current.shape[axis], out)
-        # Scan the taps in order; tap j of a bin with fewer cells re-reads its last cell, which
-        # can neither beat itself nor move the index (a NaN there re-selects the same cell).
-        values = np.take(current, starts, axis=axis)
-        shape = values.shape
-        own = np.broadcast_to(_on_axis(starts, axis, values.ndim), shape).copy()
-        for j in range(1, int((ends - starts).max())):
-            cells = np.minimum(starts + j, ends - 1)
-            candidate = np.take(current, cells, axis=axis)
-            # PyTorch's scan rule: a later cell wins if it is larger or NaN.
-            better = candidate > values
-            if check_nan:
-                better |= np.isnan(candidate)
-            np.copyto(values, candidate, where=better)
-            np.copyto(own, _on_axis(cells, axis, values.ndim), where=better)
+        cells = _bin_cells(starts, ends)  # (O, K)
+        binned = _binned(current, axis, cells)  # the axis split into (O, K)
+        winner = _argmax_last_nan(binned, axis + 1, check_nan)  # (..., O, 1, ...)
+        values = np.take_along_axis(binned, winner, axis=axis + 1).squeeze(axis + 1)
+        grid = np.broadcast_to(_on_axes(cells, axis, binned.ndim), binned.shape)
+        own = np.take_along_axis(grid, winner, axis=axis + 1).squeeze(axis + 1)
         chosen = {
             other: np.take_along_axis(positions, own, axis=axis)
             for other, positions in chosen.items()

@@ -29,9 +29,11 @@ __all__ = [
     "log_softmax",
     "log_softmax_backward",
     "log_softmax_forward",
+    "log_softmax_grad",
     "softmax",
     "softmax_backward",
     "softmax_forward",
+    "softmax_grad",
 ]
 
 
@@ -115,6 +117,52 @@ def log_softmax(x: Any, axis: int = -1) -> np.ndarray:
     x = float_input(x, "log_softmax")
     ax = _axis(x, axis, "log_softmax")
     return finish(_log_softmax(working(x), ax), x)
+
+
+def _jacobian_of(x: Any, axis: Any, func: str, log: bool) -> np.ndarray:
+    """``∂f_i/∂x_j`` of softmax (``s_i (δ_ij − s_j)``) or log-softmax (``δ_ij − s_j``) per slice."""
+    x = float_input(x, func)
+    ax = _axis(x, axis, func)
+    xw = working(x)
+    s = np.moveaxis(_softmax(xw, ax), ax, -1)  # (..., n)
+    n = s.shape[-1]
+    eye = np.eye(n, dtype=s.dtype)
+    # (..., n, n): row i is the gradient of output i with respect to the inputs j
+    jac: np.ndarray = eye - s[..., None, :]
+    if not log:
+        jac *= s[..., :, None]
+    return jac.astype(x.dtype, copy=False)
+
+
+def softmax_grad(x: Any, axis: int = -1) -> np.ndarray:
+    """Jacobian of :func:`softmax` along ``axis``, as the lesson's derivative of ``x``.
+
+    .. math:: J_{ij} = \frac{∂s_i}{∂x_j} = s_i (δ_{ij} - s_j)
+
+    The derivative of a softmax is a matrix per slice, not a number per element: for ``x`` of
+    shape ``(..., n)`` (``axis`` moved last; a 0-d input is one element) the result has shape
+    ``(..., n, n)`` and ``x``'s dtype. Each row sums to 0 (the outputs always sum to 1).
+    :func:`softmax_backward` computes ``Jᵀ g`` without forming ``J``.
+
+    Examples
+    --------
+    >>> softmax_grad([0.0, 0.0]).tolist()  # s = (1/2, 1/2): s_i (δ_ij − s_j) = ±1/4
+    [[0.25, -0.25], [-0.25, 0.25]]
+    """
+    return _jacobian_of(x, axis, "softmax_grad", log=False)
+
+
+def log_softmax_grad(x: Any, axis: int = -1) -> np.ndarray:
+    """Jacobian of :func:`log_softmax` along ``axis``: ``J_ij = δ_ij − s_j``.
+
+    Shapes as :func:`softmax_grad`.
+
+    Examples
+    --------
+    >>> log_softmax_grad([0.0, 0.0]).tolist()  # δ_ij − 1/2
+    [[0.5, -0.5], [-0.5, 0.5]]
+    """
+    return _jacobian_of(x, axis, "log_softmax_grad", log=True)
 
 
 def softmax_forward(x: Any, axis: int = -1) -> tuple[np.ndarray, Context]:
