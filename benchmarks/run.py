@@ -80,7 +80,8 @@ def workloads(size: str) -> list[Workload]:
 
     elems = {"full": 32 * 2**20, "quick": 8 * 2**20, "tiny": 4099}[size]
     return [
-        Workload("a-stem-max", "a. ResNet stem max 3×3/2 p1", "max", shape(32, 64, 112, 112), 3, 2, 1),
+        Workload("a-stem-max", "a. ResNet stem max 3×3/2 p1", "max", shape(32, 64, 112, 112),
+                 3, 2, 1),
         Workload("b-vgg-max", "b. VGG max 2×2/2", "max", shape(32, 128, 56, 56), 2, 2, 0),
         Workload("b-vgg-avg", "b. VGG avg 2×2/2", "avg", shape(32, 128, 56, 56), 2, 2, 0),
         Workload("c-3x3-max", "c. max 3×3/1 p1", "max", shape(16, 64, 56, 56), 3, 1, 1),
@@ -98,7 +99,7 @@ def workloads(size: str) -> list[Workload]:
 def _out_elems(w: Workload) -> int:
     if w.kind in ("sigmoid", "relu"):
         return int(np.prod(w.shape))
-    n, c, h, ww = w.shape
+    n, c = w.shape[:2]
     if w.kind == "global_avg":
         return n * c
     size = cnnblocks.shapes.pool_output_shape(w.shape, w.kernel, w.stride, w.padding)
@@ -200,7 +201,7 @@ def _torch_calls(torch: Any, w: Workload, x: np.ndarray, training: bool,
 
         def train_max() -> Any:
             xin = padded()
-            y, idx = tf.max_pool2d(xin, k, s, p, return_indices=True)
+            _, idx = tf.max_pool2d(xin, k, s, p, return_indices=True)
             gx = aten.max_pool2d_with_indices_backward(g, xin, [k, k], [s, s], [p, p], [1, 1],
                                                        False, idx)
             if w.torch_pad is not None:  # the gradient of the explicit pad: crop it
@@ -282,7 +283,9 @@ def run_workload(torch: Any, w: Workload, threads: int, rounds: int, bw: float,
     x_nhwc = np.ascontiguousarray(x.transpose(0, 2, 3, 1)) if x.ndim == 4 and layouts else None
     rows = []
     for training in (False, True):
-        calls: dict[str, Callable[[], Any]] = {"cnnblocks": _cnnblocks_calls(w, x, training, "NCHW")}
+        calls: dict[str, Callable[[], Any]] = {
+            "cnnblocks": _cnnblocks_calls(w, x, training, "NCHW")
+        }
         if x_nhwc is not None:
             calls["cnnblocks NHWC"] = _cnnblocks_calls(w, x_nhwc, training, "NHWC")
         if torch is not None:
@@ -305,7 +308,7 @@ def run_workload(torch: Any, w: Workload, threads: int, rounds: int, bw: float,
 
 
 def _probe() -> None:
-    """In a fresh process: time the first call of every workload on tiny shapes (compile or load)."""
+    """In a fresh process: time the first call of every workload on tiny shapes (compile/load)."""
     import numba  # noqa: F401  (imported by the first call anyway; kept out of the timing)
 
     from cnnblocks.engine import fast_activations, fast_pool  # noqa: F401

@@ -100,41 +100,32 @@ def _divisor(axis: _Axis, count_include_pad: bool, dtype: np.dtype[Any]) -> NDAr
     return counts
 
 
-@dataclass(frozen=True)
-class _Phases:
-    """How a row of length W is de-interleaved into S phase rows of ``width`` cells."""
-
-    width: int
-    tap_phase: NDArray[np.int64]
-    tap_offset: NDArray[np.int64]
-    tap_col: NDArray[np.int64]
-    load_j0: NDArray[np.int64]
-    load_i0: NDArray[np.int64]
-    load_n: NDArray[np.int64]
-
-
-def _phases(axis: _Axis) -> _Phases:
-    s, d, p0 = axis.stride, axis.dilation, axis.pad_before
-    reach = np.arange(axis.kernel, dtype=np.int64) * d
-    tap_phase, tap_offset = reach % s, reach // s
-    width = max(axis.out + int(tap_offset.max()), -(-(axis.size + p0) // s))
-    load_j0 = np.empty(s, np.int64)
-    load_i0 = np.empty(s, np.int64)
-    load_n = np.empty(s, np.int64)
-    for p in range(s):
-        j0 = 0 if p >= p0 else -(-(p0 - p) // s)
-        i0 = j0 * s + p - p0
-        load_j0[p], load_i0[p] = j0, i0
-        load_n[p] = 0 if i0 >= axis.size else (axis.size - 1 - i0) // s + 1
-    return _Phases(width, tap_phase, tap_offset, reach - p0, load_j0, load_i0, load_n)
-
-
 def _padded_row(g: PoolGeometry) -> tuple[int, int, int, int, int]:
     """(S_w, d_w, k_w, p_w1, length): a row padded so that every W tap of every window is in it."""
     w, wo = g.input_size[1], g.output_size[1]
     k, s, d, before = g.kernel_size[1], g.stride[1], g.dilation[1], g.padding[1][0]
     length = max((wo - 1) * s + (k - 1) * d + 1, w + before)
-    return s, d, k, before, length
+    return s, d, k, before, length + length % 2  # even: splits into two equal halves
+
+
+def _phased_rows(g: PoolGeometry, rows: _Axis) -> tuple[int, int, int, int, int, NDArray[Any]]:
+    """(S_h, d_h, k_h, p_h1, rows per phase, first real cell of each window, flat int32).
+
+    The argmax kernel stores the W-pooled rows H-de-interleaved: padded row ``r`` goes to phase
+    ``r mod S_h``, slot ``r div S_h``; every tap of every window must have a slot.
+    """
+    h, ho = g.input_size[0], g.output_size[0]
+    k, s, d, before = g.kernel_size[0], g.stride[0], g.dilation[0], g.padding[0][0]
+    length = max((ho - 1) * s + (k - 1) * d + 1, h + before)
+    cols = _axis(g, 1)
+    first_cell = (rows.start[:, None] * g.input_size[1] + cols.start[None, :]).astype(np.int32)
+    return s, d, k, before, -(-length // s), first_cell.reshape(-1)
+
+
+def _scratch_row(g: PoolGeometry) -> tuple[int, int, int, int, int]:
+    """(S_w, d_w, k_w, p_w1, width): the argmax kernel's padded rows, a multiple of S_w wide."""
+    s, d, k, before, length = _padded_row(g)
+    return s, d, k, before, -(-length // s) * s
 
 
 def _as_2d(geometry: PoolGeometry) -> PoolGeometry:
@@ -266,8 +257,8 @@ def max_pool_forward(
             parallel_for(k.max_fwd_nchw, planes, xm.size, x3, y3, *head)
         else:
             parallel_for(
-                k.max_idx_fwd_nchw, planes, xm.size, x3, y3, idx.reshape(planes, ho, wo), *head,
-                cols.start,
+                k.max_idx_fwd_nchw, planes, xm.size, x3, y3, idx.reshape(planes, ho, wo),
+                -np.inf, *_phased_rows(g, rows), *_scratch_row(g),
             )
     y_out = _from_4d(_to_caller(y, channels_last, last), channels_last, ndim)
     if idx is None:
@@ -391,10 +382,8 @@ def avg_pool_backward(
         )
     else:
         planes = n * c
-        ph = _phases(cols)
         parallel_for(
             k.avg_bwd_nchw, planes, gx.size, gx.reshape(planes, h, w), gym.reshape(planes, ho, wo),
-            kh, sh, dh, ph0, sw, ph.width, ph.tap_phase, ph.tap_offset, ph.load_j0, ph.load_i0,
-            ph.load_n, div_h, div_w,
+            rows.start, rows.count, dh, *_padded_row(g), div_h, div_w,
         )
     return _from_4d(_to_caller(gx, channels_last, last), channels_last, ndim)

@@ -1,38 +1,45 @@
 """Compiled (numba) pooling kernels for 1-D and 2-D windows, NCHW and NHWC, float32 and float64.
 
-Importing this module imports numba; :mod:`cnnblocks.engine.pooling` imports it only when a
-kernel first runs. Every kernel writes into arrays the caller allocated (``out=`` style), so the
-only extra memory is per-thread scratch of about one plane (NCHW) or one output row (NHWC).
+Importing this module does not import numba; the first call of a kernel does (and compiles it,
+or loads it from the disk cache). Every kernel writes into arrays the caller allocated (``out=``
+style), so the only extra memory is per-thread scratch of about one plane (NCHW) or one output
+row (NHWC).
 
-Design (each choice measured on the project machine, see ``PERFORMANCE.md``):
+Every kernel is a serial loop over a range ``[lo, hi)`` of independent units (planes for NCHW,
+output rows or (image, channel block) pairs for NHWC);
+:func:`cnnblocks.engine._numba.parallel_for` gives each thread one range. Design (each choice
+measured on the project machine, see ``PERFORMANCE.md``):
 
-- NCHW works plane by plane, in parallel over the N·C planes, and *separably*: a pass along W
-  pools every input row into a small per-thread buffer of shape ``(H, W_out)``, then a pass along
-  H combines ``k_h`` of those rows per output row. ``k_h + k_w`` operations per output instead of
-  ``k_h · k_w``. W goes first because the argmax must be the first maximum in *row-major* window
-  order: the first maximum within each row, then the first row holding the largest of them.
-- A padded input row is de-interleaved into ``S_w`` phase rows (``phase[p][j] = row[j·S_w + p]``,
-  padding pre-filled with −inf or 0), so every window tap becomes a contiguous, vectorisable
-  slice: tap ``k`` of output ``j`` is ``phase[(k·d) mod S][j + (k·d) div S]``. No padded copy of
-  the input is ever made.
+- NCHW works plane by plane and *separably*: ``k_h + k_w`` operations per output instead of
+  ``k_h · k_w``. Values only (max and average forward): H first, the window's input rows combined
+  at full width (long contiguous loops) into the middle of a padded row (−inf or 0), whose W taps
+  are then read with the stride; a literal stride 1 or 2 in the loop lets LLVM vectorise the
+  loads. No padded copy of the input is made, only one padded row per thread.
+- Max with indices: W first, because the argmax must be the first maximum in *row-major* window
+  order: the first maximum within each row, then the first row holding the largest of them. For
+  stride 2 each padded row is split once into its even and odd cells so the taps are contiguous.
+  The pooled rows are stored H-de-interleaved so the H pass runs long loops over the whole output
+  plane.
 - Loops index slices with non-negative loop counters only (a possibly negative index makes numba
   emit a wrap-around check that blocks vector loads).
 - Values combine as ``np.maximum(old, new)``: numba emits it as branch-free selects that
   vectorise (a Python ``a if c else b`` on floats does not), it keeps the old value on ties (the
   first maximum, so even the sign of a zero is PyTorch's) and propagates NaN. The argmax is chosen
-  with ``take = (new > old) | (new != new)`` (PyTorch's test), so the last NaN gives the index.
+  with ``take = (new > old) | (new != new)`` (PyTorch's test), so the last NaN gives the index;
+  both candidate indices are loaded before the select (a load inside one branch is a branch).
 - NHWC works on whole channel vectors: one output pixel is the combination of its clipped taps,
-  each a contiguous run of C values; parallel over output rows.
-- Max backward is a scatter of the gradient to the stored indices, parallel over planes
-  (NCHW) or over (image, channel block) (NHWC), which makes it race-free.
-- Average backward is a gather: each input cell sums the (pre-divided) gradients of the windows
-  that contain it, again separably for NCHW.
+  each a contiguous run of C values.
+- Max backward is a scatter of the gradient to the stored indices, per plane (NCHW) or per
+  (image, channel block) (NHWC), which makes it race-free across threads.
+- Average backward is the forward transposed: NCHW spreads each output row's gradient along W into
+  a padded row, then adds it to the window's input rows; NHWC gathers, for each input cell, the
+  (pre-divided) gradients of the windows that contain it.
 - Global pooling (window = whole plane) has its own NCHW kernels; the reduction uses
   ``fastmath={'reassoc'}`` so it vectorises (a strict sequential sum runs at ≈ 5 GB/s).
 
-Geometry tables (where each window starts, how many of its taps are inside the input, how a row
-is de-interleaved) are computed once per call in NumPy by :mod:`cnnblocks.engine.pooling` and
-passed in as small int64 arrays.
+Geometry tables (where each window starts, how many of its taps are inside the input, how rows
+are padded and de-interleaved) are computed once per call in NumPy by
+:mod:`cnnblocks.engine.fast_pool` and passed in as small int64 arrays.
 """
 
 from __future__ import annotations
@@ -144,86 +151,112 @@ def max_idx_fwd_nchw(
     y: Array,
     idx: Array,
     fill: float,
-    row_start: Array,
-    row_count: Array,
+    sh: int,
     dh: int,
+    kh: int,
+    ph: int,
+    slots: int,
+    first_cell: Array,
     sw: int,
     dw: int,
     kw: int,
     pw: int,
-    padded_w: int,
-    first_col: Array,
+    width: int,
 ) -> None:  # pragma: no cover - compiled
     """Max with PyTorch's flat in-plane argmax (int64) in ``idx`` (P, H_out, W_out).
 
-    W goes first here (the first maximum in row-major order is the first maximum of the first
-    row that holds the largest value): each input row is copied into a −inf-padded row, its W taps
-    pooled into ``rows``/``cols`` (value, column), then the H taps combine those rows.
+    W goes first (the first maximum in row-major order is the first maximum of the first row
+    holding the largest value), and both passes run as long loops over a whole plane:
+
+    1. the plane is copied into a −inf-padded scratch plane whose rows are stored
+       H-de-interleaved (padded row ``r`` at phase ``r mod S_h``, slot ``r div S_h``) and are
+       ``width = S_w · J`` wide, so output column ``j`` of every row is cell ``S_w·m + k·d_w`` of
+       the flat scratch, ``m = row · J + j``;
+    2. the W pass keeps, per (row, j), the best value and *which tap* ``k`` gave it;
+    3. the H pass, thanks to the de-interleaving one contiguous block per tap ``t``, keeps the
+       best value and which ``t``;
+    4. a last loop over the outputs turns (t, k) into the flat index. Windows that never took a
+       value (all −inf) report their first real cell, as PyTorch does.
+
+    Only loop counters and scalars feed the selects, which keeps them vectorised. Columns
+    ``j >= W_out`` of the scratch rows are computed and ignored.
     """
-    height, in_w = x.shape[1], x.shape[2]
+    in_h, in_w = x.shape[1], x.shape[2]
     out_h, out_w = y.shape[1], y.shape[2]
-    padded = np.empty(padded_w, x.dtype)
-    padded[:] = fill
-    inner = padded[pw:pw + in_w]
-    rows = np.empty((height, out_w), x.dtype)
-    cols = np.empty((height, out_w), np.int64)
+    cols = width // sw  # J
+    span = sh * slots  # padded rows
+    scratch = np.empty(span * width + (kw - 1) * dw + sw, x.dtype)
+    scratch[:] = fill  # padding rows and columns stay -inf
+    best = np.empty(span * cols, x.dtype)
+    tap_w = np.empty(span * cols, np.int32)
+    out_v = np.empty(out_h * cols, x.dtype)
+    tap_h = np.empty(out_h * cols, np.int32)
     for plane in range(lo, hi):
-        for ih in range(height):
+        for ih in range(in_h):
+            slot = ih + ph
+            base = ((slot % sh) * slots + slot // sh) * width + pw
+            dst = scratch[base:base + in_w]
             src = x[plane, ih]
             for j in range(in_w):
-                inner[j] = src[j]
-            r = rows[ih]
-            rc = cols[ih]
-            # Start from -inf at the first tap inside the input: padding (-inf) never
-            # replaces it, so an all -inf window reports its first real cell, as PyTorch does.
-            for j in range(out_w):
-                r[j] = fill
-                rc[j] = first_col[j]
-            for k in range(kw):
-                tap = padded[k * dw:]
-                col0 = k * dw - pw
-                if sw == 1:
-                    for j in range(out_w):
-                        a = tap[j]
-                        o = r[j]
-                        take = (a > o) | (a != a)
-                        r[j] = np.maximum(o, a)
-                        rc[j] = j + col0 if take else rc[j]
-                elif sw == 2:
-                    for j in range(out_w):
-                        a = tap[2 * j]
-                        o = r[j]
-                        take = (a > o) | (a != a)
-                        r[j] = np.maximum(o, a)
-                        rc[j] = 2 * j + col0 if take else rc[j]
-                else:
-                    for j in range(out_w):
-                        a = tap[sw * j]
-                        o = r[j]
-                        take = (a > o) | (a != a)
-                        r[j] = np.maximum(o, a)
-                        rc[j] = sw * j + col0 if take else rc[j]
+                dst[j] = src[j]
+        for m in range(span * cols):
+            best[m] = fill
+            tap_w[m] = -1
+        for k in range(kw):
+            taps = scratch[k * dw:]
+            kk = np.int32(k)
+            if sw == 1:
+                for m in range(span * cols):
+                    a = taps[m]
+                    o = best[m]
+                    take = (a > o) | (a != a)
+                    best[m] = np.maximum(o, a)
+                    kept = tap_w[m]
+                    tap_w[m] = kk if take else kept
+            elif sw == 2:
+                for m in range(span * cols):
+                    a = taps[2 * m]
+                    o = best[m]
+                    take = (a > o) | (a != a)
+                    best[m] = np.maximum(o, a)
+                    kept = tap_w[m]
+                    tap_w[m] = kk if take else kept
+            else:
+                for m in range(span * cols):
+                    a = taps[sw * m]
+                    o = best[m]
+                    take = (a > o) | (a != a)
+                    best[m] = np.maximum(o, a)
+                    kept = tap_w[m]
+                    tap_w[m] = kk if take else kept
+        for m in range(out_h * cols):
+            out_v[m] = fill
+            tap_h[m] = -1
+        for t in range(kh):
+            q = t * dh
+            start = ((q % sh) * slots + q // sh) * cols
+            block = best[start:start + out_h * cols]
+            tt = np.int32(t)
+            for m in range(out_h * cols):
+                a = block[m]
+                o = out_v[m]
+                take = (a > o) | (a != a)
+                out_v[m] = np.maximum(o, a)
+                kept = tap_h[m]
+                tap_h[m] = tt if take else kept
         for oh in range(out_h):
             out = y[plane, oh]
             out_i = idx[plane, oh]
-            first = row_start[oh]
-            r = rows[first]
-            rc = cols[first]
-            base = first * in_w
-            for j in range(out_w):
-                out[j] = r[j]
-                out_i[j] = base + rc[j]
-            for t in range(1, row_count[oh]):
-                ih = first + t * dh
-                r = rows[ih]
-                rc = cols[ih]
-                base = ih * in_w
-                for j in range(out_w):
-                    a = r[j]
-                    o = out[j]
-                    take = (a > o) | (a != a)
-                    out[j] = np.maximum(o, a)
-                    out_i[j] = base + rc[j] if take else out_i[j]
+            for ow in range(out_w):
+                m = oh * cols + ow
+                out[ow] = out_v[m]
+                t = tap_h[m]
+                if t < 0:
+                    out_i[ow] = first_cell[oh * out_w + ow]
+                    continue
+                slot = oh * sh + t * dh
+                k = tap_w[((slot % sh) * slots + slot // sh) * cols + ow]
+                out_i[ow] = (slot - ph) * in_w + ow * sw + k * dw - pw
 
 
 @kernel()
@@ -319,55 +352,52 @@ def avg_bwd_nchw(
     hi: int,
     grad_x: Array,
     grad_y: Array,
-    kh: int,
-    sh: int,
+    row_start: Array,
+    row_count: Array,
     dh: int,
-    ph: int,
     sw: int,
-    width: int,
-    tap_phase: Array,
-    tap_offset: Array,
-    load_j0: Array,
-    load_i0: Array,
-    load_n: Array,
+    dw: int,
+    kw: int,
+    pw: int,
+    padded_w: int,
     div_h: Array,
     div_w: Array,
 ) -> None:  # pragma: no cover - compiled
-    """Gather form: each input cell sums grad_y / divisor over the windows that contain it."""
-    height = grad_x.shape[1]
+    """The forward pass transposed: each output row's ``grad / divisor`` is spread over a padded
+    row along W (the taps, with the stride), whose middle is then added to the window's rows."""
+    height, in_w = grad_x.shape[1], grad_x.shape[2]
     out_h, out_w = grad_y.shape[1], grad_y.shape[2]
-    kw = tap_phase.shape[0]
-    scaled = np.empty((out_h, out_w), grad_x.dtype)
-    row = np.empty(out_w, grad_x.dtype)
-    phase = np.empty((sw, width), grad_x.dtype)
+    padded = np.zeros(padded_w, grad_x.dtype)
+    inner = padded[pw:pw + in_w]
+    scaled = np.empty(out_w, grad_x.dtype)
     for plane in range(lo, hi):
+        for ih in range(height):
+            row = grad_x[plane, ih]
+            for j in range(in_w):
+                row[j] = 0
         for oh in range(out_h):
             src = grad_y[plane, oh]
-            dst = scaled[oh]
             dvh = div_h[oh]
             for j in range(out_w):
-                dst[j] = src[j] / (dvh * div_w[j])
-        for ih in range(height):
-            for j in range(out_w):
-                row[j] = 0
-            for k in range(kh):
-                t = ih + ph - k * dh
-                if t >= 0 and t % sh == 0 and t // sh < out_h:
-                    g = scaled[t // sh]
-                    for j in range(out_w):
-                        row[j] += g[j]
-            phase[:] = 0
+                scaled[j] = src[j] / (dvh * div_w[j])
+            for j in range(padded_w):
+                padded[j] = 0
             for k in range(kw):
-                q = phase[tap_phase[k], tap_offset[k]:tap_offset[k] + out_w]
-                for j in range(out_w):
-                    q[j] += row[j]
-            dst_row = grad_x[plane, ih]
-            for p in range(sw):
-                n = load_n[p]
-                dst = dst_row[load_i0[p]:load_i0[p] + (n - 1) * sw + 1:sw]
-                src = phase[p, load_j0[p]:load_j0[p] + n]
-                for j in range(n):
-                    dst[j] = src[j]
+                tap = padded[k * dw:]
+                if sw == 1:
+                    for j in range(out_w):
+                        tap[j] += scaled[j]
+                elif sw == 2:
+                    for j in range(out_w):
+                        tap[2 * j] += scaled[j]
+                else:
+                    for j in range(out_w):
+                        tap[sw * j] += scaled[j]
+            first = row_start[oh]
+            for t in range(row_count[oh]):
+                row = grad_x[plane, first + t * dh]
+                for j in range(in_w):
+                    row[j] += inner[j]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -537,7 +567,8 @@ def max_idx_fwd_nhwc(
                         o = out[c]
                         take = (v > o) | (v != v)
                         out[c] = np.maximum(o, v)
-                        out_i[c] = here if take else out_i[c]
+                        kept = out_i[c]
+                        out_i[c] = here if take else kept
 
 
 @kernel()

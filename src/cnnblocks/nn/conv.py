@@ -18,6 +18,9 @@ Backward (the vector-Jacobian products):
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,7 +34,7 @@ from cnnblocks.nn._blas import small_gemm
 from cnnblocks.nn.module import Module, Parameter
 from cnnblocks.shapes import normalize_padding, pool_output_size
 
-__all__ = ["Conv2d", "conv2d_backward", "conv2d_forward"]
+__all__ = ["Conv2d", "ConvGeometry", "conv2d_backward", "conv2d_forward", "conv_geometry"]
 
 
 def _windows(xp: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
@@ -90,17 +93,43 @@ def conv2d_forward(
             f"(C_out, C_in, k_h, k_w) with the same C_in. Got x {tuple(x.shape)} and weight "
             f"{tuple(weight.shape)}."
         )
-    c_out, c_in, kh, kw = weight.shape
+    geometry = conv_geometry(x.shape[2:], weight.shape[2:], stride, padding, dilation)
+    return _conv2d_forward(x, weight, bias, geometry)
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """A convolution's settings resolved to numbers for one input size (H, W)."""
+
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    dilation: tuple[int, int]
+    pads: tuple[tuple[int, int], ...]
+    out_hw: tuple[int, int]
+
+
+def conv_geometry(
+    spatial: Sequence[int], kernel: Sequence[int], stride: Any, padding: Any, dilation: Any,
+    *, func: str = "conv2d",
+) -> ConvGeometry:
+    """Validate stride, padding and dilation and resolve them for an input of size ``spatial``."""
     strides = as_int_tuple(stride, 2, func=func, name="stride")
     dilations = as_int_tuple(dilation, 2, func=func, name="dilation")
-    kernel = (int(kh), int(kw))
-    strides2 = (strides[0], strides[1])
-    dilations2 = (dilations[0], dilations[1])
-    pads = normalize_padding(padding, x.shape[2:], kernel, strides, dilations, func=func)
+    kh, kw = (int(k) for k in kernel)
+    pads = normalize_padding(padding, tuple(spatial), (kh, kw), strides, dilations, func=func)
     out_hw = (
-        pool_output_size(x.shape[2], kh, strides[0], *pads[0], dilations[0], func=func, axis="H"),
-        pool_output_size(x.shape[3], kw, strides[1], *pads[1], dilations[1], func=func, axis="W"),
+        pool_output_size(spatial[0], kh, strides[0], *pads[0], dilations[0], func=func, axis="H"),
+        pool_output_size(spatial[1], kw, strides[1], *pads[1], dilations[1], func=func, axis="W"),
     )
+    return ConvGeometry((kh, kw), (strides[0], strides[1]), (dilations[0], dilations[1]), pads,
+                        out_hw)
+
+
+def _conv2d_forward(
+    x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, g: ConvGeometry
+) -> tuple[np.ndarray, Context]:
+    c_out, c_in, kh, kw = weight.shape
+    pads, out_hw, kernel = g.pads, g.out_hw, g.kernel
     dtype = np.result_type(x.dtype, weight.dtype)
     if any(p for pair in pads for p in pair):
         n, _, h, w = x.shape
@@ -110,7 +139,7 @@ def conv2d_forward(
         xp = np.ascontiguousarray(x, dtype=dtype)
     n = x.shape[0]
     # im2col: (C_in k_h k_w, N H_out W_out), one copy; then one GEMM does every output.
-    cols = _windows(xp, kernel, strides2, dilations2, out_hw).reshape(c_in * kh * kw, -1)
+    cols = _windows(xp, kernel, g.stride, g.dilation, out_hw).reshape(c_in * kh * kw, -1)
     w2 = weight.reshape(c_out, -1).astype(dtype, copy=False)
     with small_gemm(c_out * cols.shape[0] * cols.shape[1]):
         y2 = w2 @ cols  # (C_out, N H_out W_out)
@@ -128,8 +157,8 @@ def conv2d_forward(
             "x_dtype": x.dtype,
             "padded_shape": xp.shape,
             "pads": pads,
-            "stride": strides,
-            "dilation": dilations,
+            "stride": g.stride,
+            "dilation": g.dilation,
             "out_hw": out_hw,
         },
     )
@@ -170,18 +199,43 @@ def _conv2d_input_grad(g2: np.ndarray, ctx: Context) -> np.ndarray:
         )
     # col2im: every tap (u, v) adds its slab back at its strided offset; taps overlap when S < k.
     _, _, hp, wp = s["padded_shape"]
-    gxp = np.zeros((c_in, n, hp, wp), dtype=gcols.dtype)
     sh, sw = s["stride"]
     dh, dw = s["dilation"]
-    for u in range(kh):
-        rows = slice(u * dh, u * dh + sh * (ho - 1) + 1, sh)
-        for v in range(kw):
-            cols_v = slice(v * dw, v * dw + sw * (wo - 1) + 1, sw)
-            gxp[:, :, rows, cols_v] += gcols[:, u, v]
+    if wo < _SHORT_ROWS:
+        # Short output rows make each slab add a loop of tiny rows; one unbuffered scatter-add
+        # over precomputed indices is several times faster there (0.10 vs 0.63 ms for LeNet's
+        # second convolution on 8x8 digits), and slower for long rows.
+        index = _col2im_index(c_in, n, hp, wp, kh, kw, ho, wo, sh, sw, dh, dw)
+        flat = np.zeros(c_in * n * hp * wp, dtype=gcols.dtype)
+        np.add.at(flat, index, gcols.reshape(-1))
+        gxp = flat.reshape(c_in, n, hp, wp)
+    else:
+        gxp = np.zeros((c_in, n, hp, wp), dtype=gcols.dtype)
+        for u in range(kh):
+            rows = slice(u * dh, u * dh + sh * (ho - 1) + 1, sh)
+            for v in range(kw):
+                cols_v = slice(v * dw, v * dw + sw * (wo - 1) + 1, sw)
+                gxp[:, :, rows, cols_v] += gcols[:, u, v]
     (t, _), (left, _) = s["pads"]
     h, w = s["x_shape"][2:]
     grad_x = gxp[:, :, t:t + h, left:left + w].transpose(1, 0, 2, 3)
     return np.ascontiguousarray(grad_x, dtype=s["x_dtype"])
+
+
+_SHORT_ROWS = 8
+
+
+@functools.lru_cache(maxsize=32)
+def _col2im_index(
+    c: int, n: int, hp: int, wp: int, kh: int, kw: int, ho: int, wo: int,
+    sh: int, sw: int, dh: int, dw: int,
+) -> np.ndarray:
+    """Flat position in the padded (C, N, H_p, W_p) gradient of every column entry."""
+    ci, ui, vi, ni, ii, ji = np.indices((c, kh, kw, n, ho, wo), sparse=True)
+    rows = ii * sh + ui * dh
+    cols = ji * sw + vi * dw
+    index = ((ci * n + ni) * hp + rows) * wp + cols
+    return np.ascontiguousarray(index.reshape(-1), dtype=np.intp)
 
 
 def conv2d_backward(
@@ -254,15 +308,21 @@ class Conv2d(Module):
             self.bias = Parameter(rng.uniform(-bound, bound, self.out_channels).astype(dtype),
                                   "bias")
         self._ctx: Context | None = None
+        self._geometry: dict[tuple[int, ...], ConvGeometry] = {}
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Convolve a batch ``(N, C_in, H, W)``."""
         self._check_input(
             x, f"(N, {self.in_channels}, H, W)", x.ndim == 4 and x.shape[1] == self.in_channels
         )
-        y, self._ctx = conv2d_forward(
-            x, self.weight.value, None if self.bias is None else self.bias.value,
-            self.stride, self.padding, self.dilation,
+        spatial = tuple(x.shape[2:])
+        geometry = self._geometry.get(spatial)
+        if geometry is None:  # resolved once per input size: validation is per-call overhead
+            geometry = conv_geometry(spatial, self.kernel_size, self.stride, self.padding,
+                                     self.dilation, func="Conv2d")
+            self._geometry[spatial] = geometry
+        y, self._ctx = _conv2d_forward(
+            x, self.weight.value, None if self.bias is None else self.bias.value, geometry
         )
         return y
 
