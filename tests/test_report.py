@@ -44,6 +44,7 @@ def test_translate_fills_numbers_and_rejects_unknown_language() -> None:
 
 def test_render_html_escapes_text_and_keeps_images_relative() -> None:
     section = Section("k", "A <b> title", "claim & more", "method", verdict="ok", holds=True)
+    partial = Section("p", "t", "c", "m", verdict="some", holds=False, partly=True)
     section.blocks += [
         Paragraph("x < y"),
         Note("note"),
@@ -56,7 +57,7 @@ def test_render_html_escapes_text_and_keeps_images_relative() -> None:
             "T",
             "sub",
             {"claim": "C", "method": "M", "verdict": "V", "environment": "E"},
-            [section],
+            [section, partial],
             [("numpy", "2.x")],
         )
     )
@@ -68,6 +69,7 @@ def test_render_html_escapes_text_and_keeps_images_relative() -> None:
     assert "&lt;2&gt;" in page
     assert '<img src="figures/a.png" alt="alt &quot;q&quot;"' in page
     assert 'class="verdict holds"' in page
+    assert 'class="verdict partly"' in page
     assert "<script" not in page  # nothing to fetch from a server
     assert "http" not in page
 

@@ -108,18 +108,26 @@ def _padded_row(g: PoolGeometry) -> tuple[int, int, int, int, int]:
     return s, d, k, before, length + length % 2  # even: splits into two equal halves
 
 
-def _phased_rows(g: PoolGeometry, rows: _Axis) -> tuple[int, int, int, int, int, NDArray[Any]]:
-    """(S_h, d_h, k_h, p_h1, rows per phase, first real cell of each window, flat int32).
+def _phased_rows(
+    g: PoolGeometry, rows: _Axis
+) -> tuple[int, int, int, int, int, NDArray[Any], NDArray[Any], NDArray[Any]]:
+    """The argmax kernel's H layout: (S_h, d_h, k_h, p_h1, slots per phase, first real cell of
+    each window, and per (output row, H tap): where the row's W taps are, its flat index).
 
-    The argmax kernel stores the W-pooled rows H-de-interleaved: padded row ``r`` goes to phase
-    ``r mod S_h``, slot ``r div S_h``; every tap of every window must have a slot.
+    Padded row ``r`` is stored at phase ``r mod S_h``, slot ``r div S_h``; every tap of every
+    window must have a slot.
     """
-    h, ho = g.input_size[0], g.output_size[0]
+    (h, w), ho = g.input_size, g.output_size[0]
     k, s, d, before = g.kernel_size[0], g.stride[0], g.dilation[0], g.padding[0][0]
     length = max((ho - 1) * s + (k - 1) * d + 1, h + before)
+    slots = -(-length // s)
     cols = _axis(g, 1)
-    first_cell = (rows.start[:, None] * g.input_size[1] + cols.start[None, :]).astype(np.int32)
-    return s, d, k, before, -(-length // s), first_cell.reshape(-1)
+    first_cell = (rows.start[:, None] * w + cols.start[None, :]).astype(np.int32).reshape(-1)
+    padded_row = np.arange(ho, dtype=np.int64)[:, None] * s + np.arange(k, dtype=np.int64) * d
+    width_cols = _scratch_row(g)[4] // g.stride[1]
+    row_offset = ((padded_row % s) * slots + padded_row // s) * width_cols
+    row_index = (padded_row - before) * w - g.padding[1][0]
+    return s, d, k, before, slots, first_cell, row_offset.reshape(-1), row_index.reshape(-1)
 
 
 def _scratch_row(g: PoolGeometry) -> tuple[int, int, int, int, int]:

@@ -26,7 +26,8 @@ measured on the project machine, see ``PERFORMANCE.md``):
   vectorise (a Python ``a if c else b`` on floats does not), it keeps the old value on ties (the
   first maximum, so even the sign of a zero is PyTorch's) and propagates NaN. The argmax is chosen
   with ``take = (new > old) | (new != new)`` (PyTorch's test), so the last NaN gives the index;
-  both candidate indices are loaded before the select (a load inside one branch is a branch).
+  the index select keeps the form ``new if take else arr[m]`` with a computed ``new`` (measured
+  3× faster than loading both first).
 - NHWC works on whole channel vectors: one output pixel is the combination of its clipped taps,
   each a contiguous run of C values.
 - Max backward is a scatter of the gradient to the stored indices, per plane (NCHW) or per
@@ -157,6 +158,8 @@ def max_idx_fwd_nchw(
     ph: int,
     slots: int,
     first_cell: Array,
+    row_offset: Array,
+    row_index: Array,
     sw: int,
     dw: int,
     kw: int,
@@ -175,8 +178,10 @@ def max_idx_fwd_nchw(
     2. the W pass keeps, per (row, j), the best value and *which tap* ``k`` gave it;
     3. the H pass, thanks to the de-interleaving one contiguous block per tap ``t``, keeps the
        best value and which ``t``;
-    4. a last loop over the outputs turns (t, k) into the flat index. Windows that never took a
-       value (all −inf) report their first real cell, as PyTorch does.
+    4. a last loop over the outputs turns (t, k) into the flat index, with per-(output row, t)
+       tables (``row_offset``: where that row's taps are, ``row_index``: its flat index at
+       column −p_w). Windows that never took a value (all −inf) report their first real cell,
+       as PyTorch does.
 
     Only loop counters and scalars feed the selects, which keeps them vectorised. Columns
     ``j >= W_out`` of the scratch rows are computed and ignored.
@@ -211,24 +216,21 @@ def max_idx_fwd_nchw(
                     o = best[m]
                     take = (a > o) | (a != a)
                     best[m] = np.maximum(o, a)
-                    kept = tap_w[m]
-                    tap_w[m] = kk if take else kept
+                    tap_w[m] = kk if take else tap_w[m]
             elif sw == 2:
                 for m in range(span * cols):
                     a = taps[2 * m]
                     o = best[m]
                     take = (a > o) | (a != a)
                     best[m] = np.maximum(o, a)
-                    kept = tap_w[m]
-                    tap_w[m] = kk if take else kept
+                    tap_w[m] = kk if take else tap_w[m]
             else:
                 for m in range(span * cols):
                     a = taps[sw * m]
                     o = best[m]
                     take = (a > o) | (a != a)
                     best[m] = np.maximum(o, a)
-                    kept = tap_w[m]
-                    tap_w[m] = kk if take else kept
+                    tap_w[m] = kk if take else tap_w[m]
         for m in range(out_h * cols):
             out_v[m] = fill
             tap_h[m] = -1
@@ -242,21 +244,24 @@ def max_idx_fwd_nchw(
                 o = out_v[m]
                 take = (a > o) | (a != a)
                 out_v[m] = np.maximum(o, a)
-                kept = tap_h[m]
-                tap_h[m] = tt if take else kept
+                tap_h[m] = tt if take else tap_h[m]
         for oh in range(out_h):
             out = y[plane, oh]
             out_i = idx[plane, oh]
+            winners = tap_h[oh * cols:oh * cols + out_w]
+            values = out_v[oh * cols:oh * cols + out_w]
+            firsts = first_cell[oh * out_w:(oh + 1) * out_w]
             for ow in range(out_w):
-                m = oh * cols + ow
-                out[ow] = out_v[m]
-                t = tap_h[m]
-                if t < 0:
-                    out_i[ow] = first_cell[oh * out_w + ow]
-                    continue
-                slot = oh * sh + t * dh
-                k = tap_w[((slot % sh) * slots + slot // sh) * cols + ow]
-                out_i[ow] = (slot - ph) * in_w + ow * sw + k * dw - pw
+                out[ow] = values[ow]
+                out_i[ow] = firsts[ow]  # kept where the window held only -inf (t = -1)
+            for t in range(kh):  # one contiguous pass per H tap instead of a gather
+                r = oh * kh + t
+                taps = tap_w[row_offset[r]:row_offset[r] + out_w]
+                at = row_index[r]
+                for ow in range(out_w):
+                    found = at + ow * sw + taps[ow] * dw
+                    kept = out_i[ow]
+                    out_i[ow] = found if winners[ow] == t else kept
 
 
 @kernel()
@@ -567,8 +572,7 @@ def max_idx_fwd_nhwc(
                         o = out[c]
                         take = (v > o) | (v != v)
                         out[c] = np.maximum(o, v)
-                        kept = out_i[c]
-                        out_i[c] = here if take else kept
+                        out_i[c] = here if take else out_i[c]
 
 
 @kernel()

@@ -76,6 +76,7 @@ class Section:
     blocks: list[Block] = field(default_factory=list)
     verdict: str = ""
     holds: bool | None = None  # None: not a yes/no claim, or not measured in this run
+    partly: bool = False  # the claim holds only in part: shown apart from both holds and fails
     seconds: float = 0.0
 
 
@@ -104,6 +105,7 @@ h2 { border-bottom: 2px solid #ddd; padding-bottom: 0.2em; margin-top: 2.2em; }
 .verdict { border-left: 4px solid #888; background: #fafafa; padding: 0.5em 0.8em; }
 .verdict.holds { border-color: #2e8b57; background: #f1faf4; }
 .verdict.fails { border-color: #c0392b; background: #fdf2f1; }
+.verdict.partly { border-color: #d68910; background: #fdf6ec; }
 .note { color: #555; font-size: 0.95em; border-left: 3px solid #ccc; padding-left: 0.7em; }
 figure { margin: 1em 0; text-align: center; }
 figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
@@ -164,7 +166,9 @@ def render_html(report: Report) -> str:
         f"<nav><ol>{toc}</ol></nav>",
     ]
     for number, section in enumerate(report.sections, start=1):
-        status = {True: "holds", False: "fails", None: ""}[section.holds]
+        status = (
+            "partly" if section.partly else {True: "holds", False: "fails", None: ""}[section.holds]
+        )
         parts.append(f'<section id="{_e(section.key)}">')
         parts.append(f"<h2>{number}. {_e(section.title)}</h2>")
         parts.append(

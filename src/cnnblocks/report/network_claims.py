@@ -75,6 +75,7 @@ def translation_section(ctx: ReportContext) -> Section:
     helps = max1.unchanged > conv1.unchanged and max1.relative_change < conv1.relative_change
     most = max1.unchanged > 0.5
     section.holds = helps and most
+    section.partly = helps and not most
     key = "s3.verdict" if section.holds else ("s3.verdict.partly" if helps else "s3.verdict.fails")
     section.verdict = ctx.t(
         key,

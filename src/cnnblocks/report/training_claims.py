@@ -228,6 +228,7 @@ def gradient_section(ctx: ReportContext) -> Section:
         "epochs": curves.epochs,
     }
     prefix = "holds" if section.holds and large_worse else ("partly" if section.holds else "fails")
+    section.partly = prefix == "partly"
     parts = [
         ctx.t(f"s6.v.{prefix}"),
         ctx.t("s6.v.vanish" if vanishes else "s6.v.vanish.no", **values),
