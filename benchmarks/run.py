@@ -237,30 +237,33 @@ def median_times(calls: dict[str, Callable[[], Any]], rounds: int) -> dict[str, 
 
 
 def _stream_kernels() -> tuple[Any, Any]:
-    from cnnblocks.engine._numba import kernel, numba_module
+    from cnnblocks.engine._numba import kernel
 
-    prange = numba_module().prange
+    def copy(lo: int, hi: int, a: Any, b: Any) -> None:  # pragma: no cover - compiled
+        src, dst = a[lo:hi], b[lo:hi]
+        for i in range(hi - lo):
+            dst[i] = src[i]
 
-    def copy(a: Any, b: Any) -> None:  # pragma: no cover - compiled
-        for i in prange(a.shape[0]):
-            b[i] = a[i]
+    def triad(lo: int, hi: int, a: Any, b: Any, c: Any, s: Any) -> None:  # pragma: no cover
+        out, x, y = a[lo:hi], b[lo:hi], c[lo:hi]
+        for i in range(hi - lo):
+            out[i] = x[i] + s * y[i]
 
-    def triad(a: Any, b: Any, c: Any, s: Any) -> None:  # pragma: no cover - compiled
-        for i in prange(a.shape[0]):
-            a[i] = b[i] + s * c[i]
-
-    return kernel(parallel=True)(copy), kernel(parallel=True)(triad)
+    return kernel()(copy), kernel()(triad)
 
 
 def bandwidth(n_elems: int, rounds: int) -> dict[str, float]:
-    """STREAM-like copy and triad in numba, GB/s of read + write bytes."""
+    """STREAM-like copy and triad in numba on cnnblocks' threads, GB/s of read + write bytes."""
+    from cnnblocks.engine._numba import parallel_for
+
     copy, triad = _stream_kernels()
     a = np.ones(n_elems, np.float32)
     b = np.ones(n_elems, np.float32)  # pre-faulted: measure memory, not page faults
     c = np.ones(n_elems, np.float32)
     s = np.float32(3.0)
-    times = median_times({"copy": lambda: copy.dispatcher(a, b),
-                          "triad": lambda: triad.dispatcher(a, b, c, s)}, rounds)
+    times = median_times({"copy": lambda: parallel_for(copy, n_elems, n_elems, a, b),
+                          "triad": lambda: parallel_for(triad, n_elems, n_elems, a, b, c, s)},
+                         rounds)
     return {"copy": 2 * a.nbytes / times["copy"] / 1e9,
             "triad": 3 * a.nbytes / times["triad"] / 1e9}
 
@@ -309,9 +312,9 @@ def run_workload(torch: Any, w: Workload, threads: int, rounds: int, bw: float,
 
 def _probe() -> None:
     """In a fresh process: time the first call of every workload on tiny shapes (compile/load)."""
-    import numba  # noqa: F401  (imported by the first call anyway; kept out of the timing)
+    from cnnblocks.engine import _numba
 
-    from cnnblocks.engine import fast_activations, fast_pool  # noqa: F401
+    _numba.numba_module()  # chooses the cache directory, imports numba: kept out of the timing
 
     start = time.perf_counter()
     for w in workloads("tiny"):
@@ -322,7 +325,7 @@ def _probe() -> None:
                 _cnnblocks_calls(w, np.ascontiguousarray(x.transpose(0, 2, 3, 1)), training,
                                  "NHWC")()
     total = time.perf_counter() - start
-    from cnnblocks.engine import _numba, numba_activations, numba_pool
+    from cnnblocks.engine import numba_activations, numba_pool
 
     hits = misses = 0
     for module in (numba_pool, numba_activations):
@@ -438,8 +441,9 @@ def write_markdown(path: Path, rows: list[Row], meta: dict[str, Any]) -> None:
             f"- `import cnnblocks, cnnblocks.functional`: {first['import_s'] * 1e3:.0f} ms "
             f"(numba imported: {first['import_loads_numba']}).",
             f"- First call of every workload in a fresh process, empty cache (compiles every "
-            f"kernel): {first['cold']['seconds']:.1f} s; kernels compiled: "
-            f"{first['cold']['cache_misses']}.",
+            f"kernel): {first['cold']['seconds']:.1f} s; kernel signatures compiled: "
+            f"{first['cold']['cache_misses']}, loaded from the cache: "
+            f"{first['cold']['cache_hits']}.",
             f"- The same in a second fresh process: {first['warm']['seconds']:.2f} s; kernels "
             f"loaded from the cache: {first['warm']['cache_hits']}, recompiled: "
             f"{first['warm']['cache_misses']}.",
@@ -489,13 +493,19 @@ def main(argv: Sequence[str] | None = None) -> list[Row]:
     rows: list[Row] = []
     bws: dict[int, dict[str, float]] = {}
     stream_elems = {"full": 32 * 2**20, "quick": 16 * 2**20, "tiny": 2**16}[size]
-    for t in threads:
-        cnnblocks.set_num_threads(t)
-        if torch is not None:
-            torch.set_num_threads(t)
-        bws[t] = bandwidth(stream_elems, max(3, rounds))
-        for w in chosen:
-            rows += run_workload(torch, w, t, rounds, bws[t]["copy"], layouts=True)
+    threads_before = cnnblocks.get_num_threads(), (torch.get_num_threads() if torch else None)
+    try:
+        for t in threads:
+            cnnblocks.set_num_threads(t)
+            if torch is not None:
+                torch.set_num_threads(t)
+            bws[t] = bandwidth(stream_elems, max(3, rounds))
+            for w in chosen:
+                rows += run_workload(torch, w, t, rounds, bws[t]["copy"], layouts=True)
+    finally:  # leave the process as it was (the smoke test runs in-process)
+        cnnblocks.set_num_threads(threads_before[0])
+        if torch is not None and threads_before[1] is not None:
+            torch.set_num_threads(threads_before[1])
     print_table(rows)
     if first is not None:
         print(f"import cnnblocks: {first['import_s'] * 1e3:.0f} ms; first calls with an empty "

@@ -284,3 +284,15 @@ def test_float16_and_3d_windows_take_the_numpy_path(calls: dict[str, int]) -> No
     assert F.max_pool(x16, 2).dtype == np.float16
     assert F.avg_pool(np.ones((1, 1, 4, 4, 4), np.float32), 2).shape == (1, 1, 2, 2, 2)
     assert calls == {}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_global_average_of_a_plane_starting_with_infinity_is_infinite(dtype: Any) -> None:
+    # the sum must start from 0, not from x[0] - x[0] (inf - inf would be NaN)
+    x = np.ones((1, 3, 3, 3), dtype)
+    x[0, 0, 0, 0] = np.inf
+    x[0, 1, 0, 0] = -np.inf
+    x[0, 2, 1, 1] = 10.0
+    y = fast_pool.avg_pool_forward(x, pool_geometry((3, 3), 3), False, True, None)
+    assert y.dtype == dtype
+    assert y[:, :, 0, 0].tolist() == [[np.inf, -np.inf, 2.0]]  # (8 + 10) / 9 = 2

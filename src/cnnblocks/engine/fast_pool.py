@@ -110,9 +110,9 @@ def _padded_row(g: PoolGeometry) -> tuple[int, int, int, int, int]:
 
 def _phased_rows(
     g: PoolGeometry, rows: _Axis
-) -> tuple[int, int, int, int, int, NDArray[Any], NDArray[Any], NDArray[Any]]:
+) -> tuple[int, int, int, int, int, NDArray[Any]]:
     """The argmax kernel's H layout: (S_h, d_h, k_h, p_h1, slots per phase, first real cell of
-    each window, and per (output row, H tap): where the row's W taps are, its flat index).
+    each window as a flat int32 index).
 
     Padded row ``r`` is stored at phase ``r mod S_h``, slot ``r div S_h``; every tap of every
     window must have a slot.
@@ -120,14 +120,9 @@ def _phased_rows(
     (h, w), ho = g.input_size, g.output_size[0]
     k, s, d, before = g.kernel_size[0], g.stride[0], g.dilation[0], g.padding[0][0]
     length = max((ho - 1) * s + (k - 1) * d + 1, h + before)
-    slots = -(-length // s)
     cols = _axis(g, 1)
     first_cell = (rows.start[:, None] * w + cols.start[None, :]).astype(np.int32).reshape(-1)
-    padded_row = np.arange(ho, dtype=np.int64)[:, None] * s + np.arange(k, dtype=np.int64) * d
-    width_cols = _scratch_row(g)[4] // g.stride[1]
-    row_offset = ((padded_row % s) * slots + padded_row // s) * width_cols
-    row_index = (padded_row - before) * w - g.padding[1][0]
-    return s, d, k, before, slots, first_cell, row_offset.reshape(-1), row_index.reshape(-1)
+    return s, d, k, before, -(-length // s), first_cell
 
 
 def _scratch_row(g: PoolGeometry) -> tuple[int, int, int, int, int]:
@@ -347,7 +342,7 @@ def avg_pool_forward(
         planes = n * c
         parallel_for(
             k.global_avg_fwd_nchw, planes, xm.size, xm.reshape(planes, h * w), y.reshape(planes),
-            float(div_h[0] * div_w[0]),
+            div_h[0] * div_w[0], x.dtype.type(0),
         )
     else:
         planes = n * c
@@ -386,7 +381,7 @@ def avg_pool_backward(
         planes = n * c
         parallel_for(
             k.global_avg_bwd_nchw, planes, gx.size, gx.reshape(planes, h * w), gym.reshape(planes),
-            float(div_h[0] * div_w[0]),
+            div_h[0] * div_w[0],
         )
     else:
         planes = n * c

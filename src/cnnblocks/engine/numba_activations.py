@@ -2,8 +2,8 @@
 
 Importing this module imports numba; :mod:`cnnblocks.engine.fast_activations` imports it when a
 kernel first runs. Every kernel reads its inputs once and writes its output once (fused: no
-temporaries), on a range of elements of flat contiguous arrays; :func:`cnnblocks.engine._numba.
-parallel_for` runs one range per thread.
+temporaries), on a range ``[lo, hi)`` of elements of flat contiguous arrays;
+:func:`~cnnblocks.engine._numba.parallel_for` runs one range per thread.
 
 numba's ``exp`` compiles to a scalar libm call (no SVML here), which caps sigmoid at a fraction of
 memory bandwidth. So ``e^{-|x|}`` is computed with operations that vectorise: Cody–Waite range

@@ -103,11 +103,27 @@ def max_fwd_nchw(
     padded = np.empty(padded_w, x.dtype)
     padded[:] = fill
     hrow = padded[pw:pw + in_w]
+    even = np.empty(padded_w // 2, x.dtype)
+    odd = np.empty(padded_w // 2, x.dtype)
+    # 2-wide windows at stride 2 with no left padding (VGG's 2x2/2): one loop per output row
+    # straight from the input rows' cell pairs, no padded row.
+    pairs = sw == 2 and kw == 2 and dw == 1 and pw == 0 and 2 * out_w <= in_w
     for plane in range(lo, hi):
         for oh in range(out_h):
             first = row_start[oh]
             count = row_count[oh]
             r0 = x[plane, first]
+            if pairs and count <= 2:
+                out = y[plane, oh]
+                if count == 1:
+                    for j in range(out_w):
+                        out[j] = np.maximum(r0[2 * j], r0[2 * j + 1])
+                else:
+                    r1 = x[plane, first + dh]
+                    for j in range(out_w):
+                        top = np.maximum(r0[2 * j], r0[2 * j + 1])
+                        out[j] = np.maximum(np.maximum(top, r1[2 * j]), r1[2 * j + 1])
+                continue
             if count == 1:
                 for j in range(in_w):
                     hrow[j] = r0[j]
@@ -129,12 +145,18 @@ def max_fwd_nchw(
                     for j in range(out_w):
                         out[j] = np.maximum(out[j], tap[j])
             elif sw == 2:
-                for j in range(out_w):
-                    out[j] = tap[2 * j]
-                for k in range(1, kw):
-                    tap = padded[k * dw:]
-                    for j in range(out_w):
-                        out[j] = np.maximum(out[j], tap[2 * j])
+                for j in range(padded_w // 2):  # split even/odd cells in one pass (shuffles)
+                    even[j] = padded[2 * j]
+                    odd[j] = padded[2 * j + 1]
+                for k in range(kw):
+                    q = k * dw
+                    half = even[q // 2:] if q % 2 == 0 else odd[q // 2:]
+                    if k == 0:
+                        for j in range(out_w):
+                            out[j] = half[j]
+                    else:
+                        for j in range(out_w):
+                            out[j] = np.maximum(out[j], half[j])
             else:
                 for j in range(out_w):
                     out[j] = tap[sw * j]
@@ -158,8 +180,6 @@ def max_idx_fwd_nchw(
     ph: int,
     slots: int,
     first_cell: Array,
-    row_offset: Array,
-    row_index: Array,
     sw: int,
     dw: int,
     kw: int,
@@ -178,10 +198,9 @@ def max_idx_fwd_nchw(
     2. the W pass keeps, per (row, j), the best value and *which tap* ``k`` gave it;
     3. the H pass, thanks to the de-interleaving one contiguous block per tap ``t``, keeps the
        best value and which ``t``;
-    4. a last loop over the outputs turns (t, k) into the flat index, with per-(output row, t)
-       tables (``row_offset``: where that row's taps are, ``row_index``: its flat index at
-       column −p_w). Windows that never took a value (all −inf) report their first real cell,
-       as PyTorch does.
+    4. one more long loop per H tap ``t`` turns (t, k) into the flat index: for a fixed ``t`` the
+       W taps ``k`` of all output rows are again one contiguous block. Windows that never took a
+       value (all −inf) report their first real cell, as PyTorch does.
 
     Only loop counters and scalars feed the selects, which keeps them vectorised. Columns
     ``j >= W_out`` of the scratch rows are computed and ignored.
@@ -190,12 +209,25 @@ def max_idx_fwd_nchw(
     out_h, out_w = y.shape[1], y.shape[2]
     cols = width // sw  # J
     span = sh * slots  # padded rows
-    scratch = np.empty(span * width + (kw - 1) * dw + sw, x.dtype)
+    scratch = np.empty(span * width + (kw - 1) * dw + sw + 1, x.dtype)
     scratch[:] = fill  # padding rows and columns stay -inf
+    half_len = scratch.shape[0] // 2
+    even = np.empty(half_len, x.dtype)
+    odd = np.empty(half_len, x.dtype)
     best = np.empty(span * cols, x.dtype)
     tap_w = np.empty(span * cols, np.int32)
     out_v = np.empty(out_h * cols, x.dtype)
     tap_h = np.empty(out_h * cols, np.int32)
+    found_at = np.empty(out_h * cols, np.int32)
+    # per output cell (in the J-wide layout): its flat index without the taps, and the first real
+    # cell of its window
+    cell0 = np.empty(out_h * cols, np.int32)
+    first_m = np.zeros(out_h * cols, np.int32)
+    for oh in range(out_h):
+        for ow in range(cols):
+            cell0[oh * cols + ow] = oh * sh * in_w + ow * sw
+        for ow in range(out_w):
+            first_m[oh * cols + ow] = first_cell[oh * out_w + ow]
     for plane in range(lo, hi):
         for ih in range(in_h):
             slot = ih + ph
@@ -204,6 +236,10 @@ def max_idx_fwd_nchw(
             src = x[plane, ih]
             for j in range(in_w):
                 dst[j] = src[j]
+        if sw == 2:
+            for m in range(half_len):  # even and odd cells apart, in one pass (shuffles)
+                even[m] = scratch[2 * m]
+                odd[m] = scratch[2 * m + 1]
         for m in range(span * cols):
             best[m] = fill
             tap_w[m] = -1
@@ -218,8 +254,10 @@ def max_idx_fwd_nchw(
                     best[m] = np.maximum(o, a)
                     tap_w[m] = kk if take else tap_w[m]
             elif sw == 2:
+                q = k * dw
+                half = even[q // 2:] if q % 2 == 0 else odd[q // 2:]
                 for m in range(span * cols):
-                    a = taps[2 * m]
+                    a = half[m]
                     o = best[m]
                     take = (a > o) | (a != a)
                     best[m] = np.maximum(o, a)
@@ -245,23 +283,27 @@ def max_idx_fwd_nchw(
                 take = (a > o) | (a != a)
                 out_v[m] = np.maximum(o, a)
                 tap_h[m] = tt if take else tap_h[m]
+        # (t, k) -> flat index, for every output cell at once, one pass per H tap t: the W tap k
+        # of output row oh, H tap t sits in tap_w at a block offset linear in oh.
+        for m in range(out_h * cols):
+            found_at[m] = first_m[m]  # kept where the window held only -inf (t = -1)
+        for t in range(kh):
+            q = t * dh
+            start = ((q % sh) * slots + q // sh) * cols
+            taps_k = tap_w[start:start + out_h * cols]
+            row_part = (q - ph) * in_w - pw
+            tt = np.int32(t)
+            for m in range(out_h * cols):
+                found = np.int32(row_part + cell0[m] + taps_k[m] * dw)
+                found_at[m] = found if tap_h[m] == tt else found_at[m]
         for oh in range(out_h):
             out = y[plane, oh]
             out_i = idx[plane, oh]
-            winners = tap_h[oh * cols:oh * cols + out_w]
             values = out_v[oh * cols:oh * cols + out_w]
-            firsts = first_cell[oh * out_w:(oh + 1) * out_w]
+            found_row = found_at[oh * cols:oh * cols + out_w]
             for ow in range(out_w):
                 out[ow] = values[ow]
-                out_i[ow] = firsts[ow]  # kept where the window held only -inf (t = -1)
-            for t in range(kh):  # one contiguous pass per H tap instead of a gather
-                r = oh * kh + t
-                taps = tap_w[row_offset[r]:row_offset[r] + out_w]
-                at = row_index[r]
-                for ow in range(out_w):
-                    found = at + ow * sw + taps[ow] * dw
-                    kept = out_i[ow]
-                    out_i[ow] = found if winners[ow] == t else kept
+                out_i[ow] = found_row[ow]
 
 
 @kernel()
@@ -286,11 +328,27 @@ def avg_fwd_nchw(
     out_h, out_w = y.shape[1], y.shape[2]
     padded = np.zeros(padded_w, x.dtype)
     hrow = padded[pw:pw + in_w]
+    even = np.empty(padded_w // 2, x.dtype)
+    odd = np.empty(padded_w // 2, x.dtype)
+    # 2-wide windows at stride 2 with no left padding (VGG's 2x2/2): one loop per output row.
+    pairs = sw == 2 and kw == 2 and dw == 1 and pw == 0 and 2 * out_w <= in_w
     for plane in range(lo, hi):
         for oh in range(out_h):
             first = row_start[oh]
             count = row_count[oh]
             r0 = x[plane, first]
+            if pairs and count <= 2:
+                out = y[plane, oh]
+                dvh = div_h[oh]
+                if count == 1:
+                    for j in range(out_w):
+                        out[j] = (r0[2 * j] + r0[2 * j + 1]) / (dvh * div_w[j])
+                else:
+                    r1 = x[plane, first + dh]
+                    for j in range(out_w):
+                        total = (r0[2 * j] + r0[2 * j + 1]) + (r1[2 * j] + r1[2 * j + 1])
+                        out[j] = total / (dvh * div_w[j])
+                continue
             if count == 1:
                 for j in range(in_w):
                     hrow[j] = r0[j]
@@ -312,12 +370,18 @@ def avg_fwd_nchw(
                     for j in range(out_w):
                         out[j] += tap[j]
             elif sw == 2:
-                for j in range(out_w):
-                    out[j] = tap[2 * j]
-                for k in range(1, kw):
-                    tap = padded[k * dw:]
-                    for j in range(out_w):
-                        out[j] += tap[2 * j]
+                for j in range(padded_w // 2):  # split even/odd cells in one pass (shuffles)
+                    even[j] = padded[2 * j]
+                    odd[j] = padded[2 * j + 1]
+                for k in range(kw):
+                    q = k * dw
+                    half = even[q // 2:] if q % 2 == 0 else odd[q // 2:]
+                    if k == 0:
+                        for j in range(out_w):
+                            out[j] = half[j]
+                    else:
+                        for j in range(out_w):
+                            out[j] += half[j]
             else:
                 for j in range(out_w):
                     out[j] = tap[sw * j]
@@ -416,13 +480,15 @@ def global_avg_fwd_nchw(
     hi: int,
     x: Array,
     y: Array,
-    divisor: float,
+    divisor: Any,
+    zero: Any,
 ) -> None:  # pragma: no cover - compiled
-    """y[p] = sum(x[p, :]) / divisor; x (P, H·W)."""
+    """y[p] = sum(x[p, :]) / divisor; x (P, H·W); ``divisor`` and ``zero`` in x's dtype."""
     size = x.shape[1]
+    flat = x.reshape(x.shape[0] * size)  # slices of a flat view: a faster loop than x[plane]
     for plane in range(lo, hi):
-        row = x[plane]
-        s = row[0] - row[0]
+        row = flat[plane * size:(plane + 1) * size]
+        s = zero
         for i in range(size):
             s += row[i]
         y[plane] = s / divisor
@@ -434,7 +500,7 @@ def global_avg_bwd_nchw(
     hi: int,
     grad_x: Array,
     grad_y: Array,
-    divisor: float,
+    divisor: Any,
 ) -> None:  # pragma: no cover - compiled
     """grad_x[p, :] = grad_y[p] / divisor."""
     size = grad_x.shape[1]
