@@ -77,11 +77,14 @@ def _record(n_threads: int, units: int, cells: int) -> list[tuple[int, int, int]
 
 
 @pytest.mark.parametrize("n", [1, 2, 3])
-def test_parallel_for_cuts_one_chunk_per_thread(n: int) -> None:
-    seen = _record(n, 10, _numba.SERIAL_BELOW)
+def test_parallel_for_cuts_pieces_shared_by_the_threads(n: int) -> None:
+    # 12 units: PIECES_PER_THREAD pieces per thread (a multiple of n, so the barrier's rounds
+    # close), taken by n distinct threads at once
+    seen = _record(n, 12, _numba.SERIAL_BELOW)
     ranges = [(lo, hi) for lo, hi, _ in seen]
-    assert ranges == [(i * 10 // n, (i + 1) * 10 // n) for i in range(n)]
-    assert len({ident for *_, ident in seen}) == n  # each chunk on its own thread
+    pieces = 1 if n == 1 else min(12, n * _numba.PIECES_PER_THREAD)
+    assert ranges == [(i * 12 // pieces, (i + 1) * 12 // pieces) for i in range(pieces)]
+    assert len({ident for *_, ident in seen}) == n
 
 
 def test_small_jobs_stay_on_the_calling_thread() -> None:

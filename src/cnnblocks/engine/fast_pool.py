@@ -33,6 +33,7 @@ from cnnblocks.shapes import PoolGeometry
 __all__ = [
     "avg_pool_backward",
     "avg_pool_forward",
+    "global_avg_forward_nchw",
     "max_pool_backward",
     "max_pool_forward",
     "supports",
@@ -351,6 +352,25 @@ def avg_pool_forward(
             rows.start, rows.count, g.dilation[0], *_padded_row(g), div_h, div_w,
         )
     return _from_4d(_to_caller(y, channels_last, last), channels_last, ndim)
+
+
+def global_avg_forward_nchw(x: np.ndarray) -> np.ndarray | None:
+    """Mean of each (n, c) plane of a C-contiguous NCHW-style array (any spatial rank), shape
+    ``(N, C, 1, ...)``; None when this shortcut does not apply.
+
+    The common case of global pooling without building a window geometry: that and its tables
+    cost about a quarter of the whole call on a (32, 2048, 7, 7) input.
+    """
+    if x.dtype not in _FLOATS or x.ndim < 3 or x.size == 0 or not x.flags.c_contiguous:
+        return None
+    planes = x.shape[0] * x.shape[1]
+    size = x.size // planes
+    y = np.empty((x.shape[0], x.shape[1]) + (1,) * (x.ndim - 2), x.dtype)
+    parallel_for(
+        _kernels().global_avg_fwd_nchw, planes, x.size, x.reshape(planes, size),
+        y.reshape(planes), x.dtype.type(size), x.dtype.type(0),
+    )
+    return y
 
 
 def avg_pool_backward(

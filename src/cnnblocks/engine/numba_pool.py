@@ -207,6 +207,36 @@ def max_idx_fwd_nchw(
     """
     in_h, in_w = x.shape[1], x.shape[2]
     out_h, out_w = y.shape[1], y.shape[2]
+    if (sh == 2 and sw == 2 and kh == 2 and kw == 2 and dh == 1 and dw == 1 and ph == 0
+            and pw == 0 and 2 * out_h <= in_h and 2 * out_w <= in_w):
+        # VGG's 2x2/2 without padding: every window is 4 real cells; take them in row-major
+        # order straight from the input (no scratch plane, one pass).
+        for plane in range(lo, hi):
+            for oh in range(out_h):
+                r0 = x[plane, 2 * oh]
+                r1 = x[plane, 2 * oh + 1]
+                out = y[plane, oh]
+                out_i = idx[plane, oh]
+                base0 = 2 * oh * in_w
+                base1 = base0 + in_w
+                for j in range(out_w):
+                    o = r0[2 * j]
+                    f = base0 + 2 * j
+                    a = r0[2 * j + 1]
+                    take = (a > o) | (a != a)
+                    o = np.maximum(o, a)
+                    f = base0 + 2 * j + 1 if take else f
+                    a = r1[2 * j]
+                    take = (a > o) | (a != a)
+                    o = np.maximum(o, a)
+                    f = base1 + 2 * j if take else f
+                    a = r1[2 * j + 1]
+                    take = (a > o) | (a != a)
+                    o = np.maximum(o, a)
+                    f = base1 + 2 * j + 1 if take else f
+                    out[j] = o
+                    out_i[j] = f
+        return
     cols = width // sw  # J
     span = sh * slots  # padded rows
     scratch = np.empty(span * width + (kw - 1) * dw + sw + 1, x.dtype)
@@ -439,6 +469,27 @@ def avg_bwd_nchw(
     padded = np.zeros(padded_w, grad_x.dtype)
     inner = padded[pw:pw + in_w]
     scaled = np.empty(out_w, grad_x.dtype)
+    # 2x2/2 windows tiling the plane exactly (VGG): every input cell gets exactly one window's
+    # share, written once (no zeroing pass); ``zero + share`` keeps the -0 -> +0 of the sum below.
+    tiles = sw == 2 and kw == 2 and dw == 1 and pw == 0 and in_w == 2 * out_w
+    tiles = tiles and dh == 1 and height == 2 * out_h
+    for oh in range(out_h):
+        tiles = tiles and row_start[oh] == 2 * oh and row_count[oh] == 2
+    if tiles:
+        zero = padded[0]
+        for plane in range(lo, hi):
+            for oh in range(out_h):
+                src = grad_y[plane, oh]
+                dvh = div_h[oh]
+                row0 = grad_x[plane, 2 * oh]
+                row1 = grad_x[plane, 2 * oh + 1]
+                for j in range(out_w):
+                    v = zero + src[j] / (dvh * div_w[j])
+                    row0[2 * j] = v
+                    row0[2 * j + 1] = v
+                    row1[2 * j] = v
+                    row1[2 * j + 1] = v
+        return
     for plane in range(lo, hi):
         for ih in range(height):
             row = grad_x[plane, ih]
@@ -483,15 +534,42 @@ def global_avg_fwd_nchw(
     divisor: Any,
     zero: Any,
 ) -> None:  # pragma: no cover - compiled
-    """y[p] = sum(x[p, :]) / divisor; x (P, H·W); ``divisor`` and ``zero`` in x's dtype."""
+    """y[p] = sum(x[p, :]) / divisor; x (P, H·W); ``divisor`` and ``zero`` in x's dtype.
+
+    Four planes per loop with four accumulators: small planes (7×7 = 49 cells) otherwise spend
+    most of their time in each sum's final horizontal add; interleaving four independent sums
+    hides it (measured 1.7× in cache, 1.2× from DRAM).
+    """
     size = x.shape[1]
     flat = x.reshape(x.shape[0] * size)  # slices of a flat view: a faster loop than x[plane]
-    for plane in range(lo, hi):
+    plane = lo
+    while plane + 4 <= hi:
+        b = plane * size
+        r0 = flat[b:b + size]
+        r1 = flat[b + size:b + 2 * size]
+        r2 = flat[b + 2 * size:b + 3 * size]
+        r3 = flat[b + 3 * size:b + 4 * size]
+        s0 = zero
+        s1 = zero
+        s2 = zero
+        s3 = zero
+        for i in range(size):
+            s0 += r0[i]
+            s1 += r1[i]
+            s2 += r2[i]
+            s3 += r3[i]
+        y[plane] = s0 / divisor
+        y[plane + 1] = s1 / divisor
+        y[plane + 2] = s2 / divisor
+        y[plane + 3] = s3 / divisor
+        plane += 4
+    while plane < hi:
         row = flat[plane * size:(plane + 1) * size]
         s = zero
         for i in range(size):
             s += row[i]
         y[plane] = s / divisor
+        plane += 1
 
 
 @kernel()

@@ -112,6 +112,10 @@ def global_avg_pool_forward(x: np.ndarray, channels_last: bool) -> np.ndarray | 
 
     Returns None when they do not apply (the caller then sums with NumPy).
     """
+    if not channels_last and x.ndim in (3, 4):
+        fast = fast_pool.global_avg_forward_nchw(x)
+        if fast is not None:
+            return fast
     geometry = _whole_plane(x.shape, channels_last)
     if not fast_pool.supports(x, geometry):
         return None
