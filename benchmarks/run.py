@@ -514,7 +514,9 @@ def main(argv: Sequence[str] | None = None) -> list[Row]:
               f"({first['warm']['cache_hits']} loaded, {first['warm']['cache_misses']} recompiled)")
     for note in misses(rows):
         print("missed:", note)
-    out = args.out if args.out is not None else (RESULTS if size == "full" else None)
+    # Only a complete run may replace RESULTS.md: a partial one would silently drop rows.
+    complete = size == "full" and args.only is None
+    out = args.out if args.out is not None else (RESULTS if complete else None)
     if out is not None:
         import numba
 
