@@ -14,7 +14,12 @@ import numpy as np
 from cnnblocks import _checks
 from cnnblocks.autograd import Context
 from cnnblocks.engine import pooling as engine
-from cnnblocks.functional._pool_args import _backward_args, _check_bool, _prepare
+from cnnblocks.functional._pool_args import (
+    _backward_args,
+    _check_bool,
+    _prepare,
+    _window_context,
+)
 
 __all__ = [
     "avg_pool",
@@ -54,17 +59,9 @@ def _avg_pool_forward(
     _checks.check_float_dtype(arr, func=func)
     cip, override = _avg_options(count_include_pad, divisor_override, func)
     y = engine.avg_pool_forward(arr, geometry, channels_last, cip, override)
-    ctx = Context(
-        op="avg_pool",
-        backward_fn=avg_pool_backward,
-        saved={
-            "input_shape": arr.shape,
-            "output_shape": y.shape,
-            "geometry": geometry,
-            "channels_last": channels_last,
-            "count_include_pad": cip,
-            "divisor_override": override,
-        },
+    ctx = _window_context(
+        "avg_pool", avg_pool_backward, arr.shape, y.shape, geometry, channels_last,
+        count_include_pad=cip, divisor_override=override,
     )
     return y, ctx
 

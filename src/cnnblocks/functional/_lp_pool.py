@@ -14,7 +14,7 @@ import numpy as np
 from cnnblocks import _checks
 from cnnblocks.autograd import Context
 from cnnblocks.engine import pooling as engine
-from cnnblocks.functional._pool_args import _backward_args, _prepare
+from cnnblocks.functional._pool_args import _backward_args, _prepare, _window_context
 
 __all__ = [
     "lp_pool",
@@ -61,18 +61,9 @@ def _lp_pool_forward(
     # A window sum is an average with divisor 1; padding adds 0.
     sums = engine.avg_pool_forward(np.abs(x64) ** power, geometry, channels_last, True, 1)
     y64 = sums ** (1.0 / power)
-    ctx = Context(
-        op="lp_pool",
-        backward_fn=lp_pool_backward,
-        saved={
-            "x": arr,
-            "y64": y64,
-            "p": power,
-            "input_shape": arr.shape,
-            "output_shape": y64.shape,
-            "geometry": geometry,
-            "channels_last": channels_last,
-        },
+    ctx = _window_context(
+        "lp_pool", lp_pool_backward, arr.shape, y64.shape, geometry, channels_last,
+        x=arr, y64=y64, p=power,
     )
     return y64.astype(arr.dtype), ctx
 

@@ -12,7 +12,12 @@ import numpy as np
 
 from cnnblocks.autograd import Context
 from cnnblocks.engine import pooling as engine
-from cnnblocks.functional._pool_args import _backward_args, _check_bool, _prepare
+from cnnblocks.functional._pool_args import (
+    _backward_args,
+    _check_bool,
+    _prepare,
+    _window_context,
+)
 
 __all__ = [
     "max_pool",
@@ -43,16 +48,9 @@ def max_pool_forward(
     )
     y, indices = engine.max_pool_forward(arr, geometry, channels_last, True)
     assert indices is not None  # internal invariant: the engine was asked for indices
-    ctx = Context(
-        op="max_pool",
-        backward_fn=max_pool_backward,
-        saved={
-            "indices": indices.astype(np.int64, copy=False),
-            "input_shape": arr.shape,
-            "output_shape": y.shape,
-            "geometry": geometry,
-            "channels_last": channels_last,
-        },
+    ctx = _window_context(
+        "max_pool", max_pool_backward, arr.shape, y.shape, geometry, channels_last,
+        indices=indices.astype(np.int64, copy=False),
     )
     return y, ctx
 

@@ -8,7 +8,7 @@ public function it was given (``func``), so messages read as if raised by that f
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -130,3 +130,28 @@ def _backward_args(
     _checks.check_float_dtype(grad, func=func, name="grad_y")
     return grad, ctx.saved
 
+
+def _window_context(
+    op: str,
+    backward_fn: Callable[[np.ndarray, Context], Any],
+    input_shape: tuple[int, ...],
+    output_shape: tuple[int, ...],
+    geometry: PoolGeometry,
+    channels_last: bool,
+    **extra: Any,
+) -> Context:
+    """The Context of a windowed pool: what every backward and :func:`_backward_args` read.
+
+    ``extra`` holds what one operator adds (indices, divisor options, the Lp exponent).
+    """
+    return Context(
+        op=op,
+        backward_fn=backward_fn,
+        saved={
+            **extra,
+            "input_shape": input_shape,
+            "output_shape": output_shape,
+            "geometry": geometry,
+            "channels_last": channels_last,
+        },
+    )
