@@ -8,8 +8,10 @@ Usage::
     python -m benchmarks.run --only vgg --threads 2
 
 Method. Every workload runs forward, and forward + backward (the training path: max pooling saves
-its argmax indices). Implementations are timed in interleaved rounds (one call of each per round,
-so drifting machine load hits all alike) and the median is reported. PyTorch runs with
+its argmax indices). Each implementation is timed in blocks of back-to-back calls, the blocks of
+all implementations taken in rotating order (so drifting machine load hits all alike, while no
+call is timed in the wake of another library's still-spinning threads), and the median is
+reported. PyTorch runs with
 ``THP_MEM_ALLOC_ENABLE=1`` (huge pages for its fresh outputs, its best case on this machine);
 NumPy asks for huge pages itself. GB/s counts the bytes a perfect implementation must move
 (inputs read once, outputs written once) and is set against a STREAM-like copy measured here,
@@ -223,16 +225,35 @@ def _torch_calls(torch: Any, w: Workload, x: np.ndarray, training: bool,
 # ------------------------------------------------------------------------------ measurement
 
 
+# Rounds are taken in this many blocks per implementation (see median_times).
+BLOCKS = 3
+
+
 def median_times(calls: dict[str, Callable[[], Any]], rounds: int) -> dict[str, float]:
-    """Median seconds per call; one warm-up call each, then interleaved rounds."""
-    for call in calls.values():
-        call()
-    samples: dict[str, list[float]] = {name: [] for name in calls}
-    for _ in range(rounds):
-        for name, call in calls.items():
-            start = time.perf_counter()
-            call()
-            samples[name].append(time.perf_counter() - start)
+    """Median seconds per call, timed in blocks: each implementation runs its calls back to back.
+
+    Why blocks and not one call of each in turn: after each call PyTorch's OpenMP worker threads
+    keep spinning on the other core for a while, and a call of ours started in that window shares
+    its second core with them (measured: 3×3/1 average pooling at 2 threads, 3.35 ms timed back
+    to back, 5.1 ms right after a PyTorch call). Each block starts with one untimed call, so no
+    implementation is timed in the wake of another; the blocks are taken in rotating order
+    (``BLOCKS`` of them, together ``rounds`` timed calls per implementation), so slow drifts of
+    the machine's load still reach every implementation alike.
+    """
+    names = list(calls)
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    per_block = [rounds // BLOCKS + (1 if b < rounds % BLOCKS else 0) for b in range(BLOCKS)]
+    for block, count in enumerate(per_block):
+        if count == 0:
+            continue
+        shift = block % len(names)
+        for name in names[shift:] + names[:shift]:
+            call = calls[name]
+            call()  # untimed: lets the previous implementation's threads settle
+            for _ in range(count):
+                start = time.perf_counter()
+                call()
+                samples[name].append(time.perf_counter() - start)
     return {name: statistics.median(v) for name, v in samples.items()}
 
 
@@ -422,7 +443,8 @@ def write_markdown(path: Path, rows: list[Row], meta: dict[str, Any]) -> None:
         f"{meta['load_before']} / {meta['load_after']} (other jobs shared the machine).",
         f"- Versions: Python {meta['python']}, NumPy {meta['numpy']}, numba {meta['numba']}, "
         f"PyTorch {meta['torch']} (THP_MEM_ALLOC_ENABLE={os.environ.get('THP_MEM_ALLOC_ENABLE')}).",
-        f"- Rounds per measurement: {meta['rounds']} (interleaved; median reported), float32.",
+        f"- Rounds per measurement: {meta['rounds']}, in {BLOCKS} blocks of back-to-back calls per "
+        "implementation, blocks in rotating order; median reported; float32.",
         "- Bandwidth (numba STREAM-like, read + write bytes): "
         + "; ".join(f"{t} thread(s): copy {b['copy']:.1f} GB/s, triad {b['triad']:.1f} GB/s"
                     for t, b in meta["bandwidth"].items()) + ". % BW is against copy.",

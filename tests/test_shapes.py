@@ -257,3 +257,36 @@ def test_shape_function_matches_actual_output(case: dict) -> None:
     expected_last = pool_output_shape(x_last.shape, **kw, data_format="NHWC")
     assert expected_last == (expected[0], *expected[2:], expected[1])
     assert F.max_pool(x_last, **kw, data_format="NHWC").shape == expected_last
+
+
+# pool_geometry memoises resolved geometries. The memo must never let a rejected value through
+# because it hashes like an accepted one (2.0 == 2 == np.int64(2), True == 1 in Python).
+@pytest.mark.parametrize(
+    ("good", "bad", "message"),
+    [
+        ({"kernel_size": 2}, {"kernel_size": 2.0}, "kernel_size"),
+        ({"kernel_size": 1}, {"kernel_size": True}, "kernel_size"),
+        ({"kernel_size": (2, 2)}, {"kernel_size": (2, 2.0)}, "kernel_size"),
+        ({"kernel_size": 2, "ceil_mode": True}, {"kernel_size": 2, "ceil_mode": 1}, "ceil_mode"),
+        ({"kernel_size": 2, "stride": 1}, {"kernel_size": 2, "stride": 1.0}, "stride"),
+        ({"kernel_size": 3, "padding": 1}, {"kernel_size": 3, "padding": 1.0}, "padding"),
+    ],
+)
+def test_geometry_memo_still_rejects_lookalikes(good: dict, bad: dict, message: str) -> None:
+    pool_geometry((8, 8), **good)
+    pool_geometry((8, 8), **good)  # now served from the memo
+    with pytest.raises(ParameterError, match=message):
+        pool_geometry((8, 8), **bad)
+
+
+def test_geometry_memo_gives_the_same_answer_as_a_fresh_resolution() -> None:
+    # by hand (ceil_mode): H_out = ceil((9 + 1 + 0 - 3)/2) + 1 = 5, last window starts at
+    # 4*2 = 8 < 9 + 1: kept; W_out = ceil((7 + 0 + 2 - 2)/2) + 1 = 5, but the last window starts at
+    # 4*2 = 8 >= 7 + 0, inside the right padding: dropped, so 4
+    first = pool_geometry((9, 7), (3, 2), 2, ((1, 0), (0, 2)), 1, True)
+    again = pool_geometry((9, 7), (3, 2), 2, ((1, 0), (0, 2)), 1, True)
+    assert again == first
+    assert first.output_size == (5, 4)
+    assert first.padding == ((1, 0), (0, 2))
+    # an equal geometry from a differently spelled argument (list instead of tuple)
+    assert pool_geometry((9, 7), [3, 2], 2, [[1, 0], [0, 2]], 1, True) == first

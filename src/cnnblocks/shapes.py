@@ -293,6 +293,25 @@ def _check_windows_touch_input(geometry: PoolGeometry, func: str) -> None:
             )
 
 
+# pool_geometry's results for argument sets already seen. Validating and resolving the arguments
+# in Python costs ~100 µs, more than the pooling itself on the small arrays of a training step, and
+# a network calls every layer with the same settings again and again. Only successes are stored,
+# keyed by the repr of plain Python values, so 2, 2.0, True and np.int64(2) never share an entry
+# (the last two are rejected or resolved afresh each time, as before).
+_GEOMETRY_CACHE: dict[str, PoolGeometry] = {}
+_GEOMETRY_CACHE_SIZE = 512
+_PLAIN_LEAVES = (int, bool, str, type(None))
+
+
+def _plain(value: Any, depth: int = 0) -> bool:
+    """Whether ``value`` is built only of ints, bools, strings, None, tuples and lists."""
+    if type(value) in _PLAIN_LEAVES:
+        return True
+    if type(value) in (tuple, list) and depth < 3 and len(value) <= 16:
+        return all(_plain(v, depth + 1) for v in value)
+    return False
+
+
 def pool_geometry(
     spatial_shape: Sequence[int],
     kernel_size: Any,
@@ -319,6 +338,32 @@ def pool_geometry(
     >>> g.output_size, g.padding
     ((2, 4), ((1, 0), (0, 1)))
     """
+    args = (spatial_shape, kernel_size, stride, padding, dilation, ceil_mode)
+    key = repr(args) if _plain(args) else None
+    if key is not None:
+        cached = _GEOMETRY_CACHE.get(key)
+        if cached is not None:
+            return cached
+    geometry = _resolve_geometry(
+        spatial_shape, kernel_size, stride, padding, dilation, ceil_mode, func
+    )
+    if key is not None:
+        if len(_GEOMETRY_CACHE) >= _GEOMETRY_CACHE_SIZE:
+            _GEOMETRY_CACHE.clear()
+        _GEOMETRY_CACHE[key] = geometry
+    return geometry
+
+
+def _resolve_geometry(
+    spatial_shape: Sequence[int],
+    kernel_size: Any,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    ceil_mode: Any,
+    func: str,
+) -> PoolGeometry:
+    """pool_geometry without the memo: validate everything and resolve it."""
     rank = len(spatial_shape)
     kernel = as_int_tuple(kernel_size, rank, func=func, name="kernel_size")
     strides = kernel if stride is None else as_int_tuple(stride, rank, func=func, name="stride")

@@ -7,6 +7,7 @@ max pooling reuses.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -48,7 +49,7 @@ def _global_prepare(
     channels_last = parse_data_format(data_format, rank, func=func)
     n, c, spatial = _split(arr.shape, channels_last)
     _check_spatial_not_empty(arr, spatial, rank, func)
-    plane = int(np.prod(spatial))
+    plane = math.prod(spatial)
     if channels_last:
         return arr, channels_last, arr.reshape(n, plane, c), 1
     return arr, channels_last, arr.reshape(n, c, plane), 2
@@ -62,7 +63,7 @@ def _global_out_shape(shape: tuple[int, ...], channels_last: bool) -> tuple[int,
 def _may_hold_nan(a: np.ndarray) -> bool:
     """Cheap test: False guarantees no NaN (the float64 sum of a NaN-free array is not NaN
     unless it holds both infinities, which only costs the careful path)."""
-    if not np.issubdtype(a.dtype, np.floating):
+    if a.dtype.kind != "f":
         return False
     with np.errstate(over="ignore", invalid="ignore"):
         return bool(np.isnan(np.sum(a, dtype=np.float64)))
@@ -75,7 +76,7 @@ def _argmax_last_nan(a: np.ndarray, axis: int, check_nan: bool = True) -> np.nda
     skips the NaN search for data known to hold none.
     """
     index: np.ndarray = np.argmax(a, axis=axis, keepdims=True)
-    if check_nan and np.issubdtype(a.dtype, np.floating):
+    if check_nan and a.dtype.kind == "f":
         nan = np.isnan(a)
         if nan.any():
             last = a.shape[axis] - 1 - np.argmax(np.flip(nan, axis), axis=axis, keepdims=True)

@@ -25,9 +25,8 @@ def _layout_words(rank: int) -> str:
 
 
 def _check_numeric(x: np.ndarray, func: str, name: str = "x") -> None:
-    if x.dtype == np.bool_ or not (
-        np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)
-    ):
+    # dtype.kind: 'i'/'u' integers, 'f' floats (bool is 'b'); np.issubdtype costs ~5 µs a call
+    if x.dtype.kind not in "iuf":
         raise fail(func, name, "a real numeric array (integer or floating-point)", x)
 
 

@@ -283,7 +283,7 @@ def _prelu_weight(
     if not is_int(axis):
         raise fail(func, "axis", "an int", axis)
     w = as_array(weight, func=func, name="weight")
-    if not np.issubdtype(w.dtype, np.floating):
+    if w.dtype.kind != "f":
         raise fail(func, "weight", "a floating-point array (float16, float32 or float64)", w)
     if x.ndim < 2 and axis == 1:
         channels, ax = 1, None
