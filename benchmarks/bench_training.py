@@ -12,8 +12,9 @@ Workloads:
 2. one forward + backward of a batch of 64 MNIST-sized (1, 28, 28) images through LeNet for
    28×28 (the classic 16·5·5 = 400 features before the first fully connected layer).
 
-Implementations alternate within each round (so drifting machine load hits both alike); the
-median over rounds is reported with the ratio cnnblocks / PyTorch (below 1: cnnblocks faster).
+Timing as in :mod:`benchmarks.run` (``median_times``): each implementation runs in blocks of
+back-to-back calls, blocks in rotating order, after an untimed warm-up call; the median is
+reported with the ratio cnnblocks / PyTorch (below 1: cnnblocks faster).
 Thread counts: ``torch.set_num_threads`` for PyTorch; the BLAS thread limit (threadpoolctl) and
 ``cnnblocks.set_num_threads`` (the compiled kernels) for cnnblocks. Products below ≈ 4 M
 multiply-adds run on one BLAS thread either way (``cnnblocks.nn._blas``).
@@ -23,9 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
-from collections.abc import Callable
 from typing import Any
 
 os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
@@ -33,6 +31,7 @@ os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
 import numpy as np
 
 import cnnblocks
+from benchmarks.run import median_times
 from cnnblocks.data import Dataset, load_digits, standardize
 from cnnblocks.losses import CrossEntropyLoss
 from cnnblocks.models import lenet
@@ -71,12 +70,6 @@ def _ours_step(model: Sequential, x: np.ndarray, y: np.ndarray) -> None:
     model.backward_parameters(crit.backward())
 
 
-def _median_ms(fn: Callable[[], None], times: list[float]) -> None:
-    start = time.perf_counter()
-    fn()
-    times.append((time.perf_counter() - start) * 1e3)
-
-
 def run(threads: int, rounds: int) -> list[tuple[str, float, float]]:
     import torch
     from threadpoolctl import threadpool_limits
@@ -95,18 +88,15 @@ def run(threads: int, rounds: int) -> list[tuple[str, float, float]]:
         theirs_opt = torch.optim.SGD(theirs.parameters(), lr=0.05, momentum=0.9)
         tx, ty = torch.from_numpy(train.x), torch.from_numpy(train.y)
         order = np.random.default_rng(0).permutation(len(train))
-        a: list[float] = []
-        b: list[float] = []
-        for r in range(rounds + 1):  # round 0 warms up (kernel compilation, allocator)
-            ta: list[float] = []
-            tb: list[float] = []
-            _median_ms(lambda: fit(ours, train, 1, ours_opt, 32, 0, progress=False), ta)
-            _median_ms(lambda: _torch_epoch(torch, theirs, theirs_opt, tx, ty, 32, order), tb)
-            if r:
-                a += ta
-                b += tb
-        rows.append(("LeNet epoch, digits 8x8 (1347 imgs, batch 32)", statistics.median(a),
-                     statistics.median(b)))
+        times = median_times(
+            {
+                "ours": lambda: fit(ours, train, 1, ours_opt, 32, 0, progress=False),
+                "torch": lambda: _torch_epoch(torch, theirs, theirs_opt, tx, ty, 32, order),
+            },
+            rounds,
+        )
+        rows.append(("LeNet epoch, digits 8x8 (1347 imgs, batch 32)", 1e3 * times["ours"],
+                     1e3 * times["torch"]))
 
         # 2. forward + backward of 64 MNIST-sized images
         g = np.random.default_rng(1)
@@ -120,16 +110,11 @@ def run(threads: int, rounds: int) -> list[tuple[str, float, float]]:
             theirs28.zero_grad()
             torch.nn.functional.cross_entropy(theirs28(xt), yt).backward()
 
-        a, b = [], []
-        for r in range(10 * rounds + 3):
-            ta, tb = [], []
-            _median_ms(lambda: _ours_step(ours28, x, y), ta)
-            _median_ms(torch_step, tb)
-            if r >= 3:
-                a += ta
-                b += tb
-        rows.append(("LeNet fwd+bwd, batch 64 x (1, 28, 28)", statistics.median(a),
-                     statistics.median(b)))
+        times = median_times(
+            {"ours": lambda: _ours_step(ours28, x, y), "torch": torch_step}, 10 * rounds
+        )
+        rows.append(("LeNet fwd+bwd, batch 64 x (1, 28, 28)", 1e3 * times["ours"],
+                     1e3 * times["torch"]))
     return rows
 
 
