@@ -156,7 +156,8 @@ def test_one_and_two_threads_give_identical_bits(threads: None) -> None:
 @pytest.mark.parametrize("channels_last", [False, True])
 @pytest.mark.parametrize(
     ("kernel", "stride", "padding", "dilation", "ceil"),
-    [(3, 2, 1, 1, False), (2, 2, 0, 1, False), (3, 1, 1, 1, False), (7, 1, 3, 1, False),
+    [(3, 2, 1, 1, False), (2, 2, 0, 1, False), (2, 2, 0, 1, True), (3, 1, 1, 1, False),
+     (7, 1, 3, 1, False),
      (3, 2, 1, 2, True), ((2, 3), (1, 2), (1, 0), 1, True)],
 )
 def test_max_pool_matches_torch(channels_last: bool, kernel: Any, stride: Any, padding: Any,
@@ -190,7 +191,8 @@ def test_max_pool_matches_torch(channels_last: bool, kernel: Any, stride: Any, p
 @pytest.mark.parametrize("channels_last", [False, True])
 @pytest.mark.parametrize(
     ("kernel", "stride", "padding", "ceil", "include", "override"),
-    [(2, 2, 0, False, True, None), (3, 2, 1, True, True, None), (3, 2, 1, True, False, None),
+    [(2, 2, 0, False, True, None), (2, 2, 0, True, True, None), (2, 2, 0, True, False, None),
+     (3, 2, 1, True, True, None), (3, 2, 1, True, False, None),
      (7, 1, 3, False, False, None), ((3, 2), (2, 1), (1, 1), False, True, 5)],
 )
 def test_avg_pool_matches_torch(channels_last: bool, kernel: Any, stride: Any, padding: Any,

@@ -19,6 +19,7 @@ numbering and dtype, which :mod:`cnnblocks.functional` hands out and saves for b
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -78,6 +79,9 @@ class _Axis:
     count: NDArray[np.int64]  # taps inside the input, per output position
 
 
+# Geometry tables are memoised per PoolGeometry (hashable, immutable): building them in NumPy costs
+# tens of µs per call, as much as pooling a small array. The cached arrays are only ever read.
+@functools.lru_cache(maxsize=256)
 def _axis(geometry: PoolGeometry, i: int) -> _Axis:
     size, out = geometry.input_size[i], geometry.output_size[i]
     k, s, d = geometry.kernel_size[i], geometry.stride[i], geometry.dilation[i]
@@ -304,14 +308,15 @@ def max_pool_backward(
     return _from_4d(_to_caller(gx, channels_last, last), channels_last, ndim)
 
 
+@functools.lru_cache(maxsize=256)
 def _divisors(
     g: PoolGeometry,
-    rows: _Axis,
-    cols: _Axis,
     count_include_pad: bool,
     divisor_override: int | None,
     dtype: np.dtype[Any],
 ) -> tuple[NDArray[Any], NDArray[Any]]:
+    """Per-row and per-column divisors (their product divides each window's sum); memoised."""
+    rows, cols = _axis(g, 0), _axis(g, 1)
     if divisor_override is not None:
         return np.full(rows.out, divisor_override, dtype), np.ones(cols.out, dtype)
     return _divisor(rows, count_include_pad, dtype), _divisor(cols, count_include_pad, dtype)
@@ -333,7 +338,7 @@ def avg_pool_forward(
     y = _empty((n, c, ho, wo), x.dtype, last)
     k = _kernels()
     rows, cols = _axis(g, 0), _axis(g, 1)
-    div_h, div_w = _divisors(g, rows, cols, count_include_pad, divisor_override, x.dtype)
+    div_h, div_w = _divisors(g, count_include_pad, divisor_override, x.dtype)
     if last:
         parallel_for(
             k.avg_fwd_nhwc, n * ho, xm.size, xm, y, rows.start, rows.count, g.dilation[0],
@@ -389,8 +394,8 @@ def avg_pool_backward(
     h, w = g.input_size
     gx = _empty((n, c, h, w), grad_y.dtype, last)
     k = _kernels()
-    rows, cols = _axis(g, 0), _axis(g, 1)
-    div_h, div_w = _divisors(g, rows, cols, count_include_pad, divisor_override, grad_y.dtype)
+    rows = _axis(g, 0)
+    div_h, div_w = _divisors(g, count_include_pad, divisor_override, grad_y.dtype)
     (kh, kw), (sh, sw), (dh, dw) = g.kernel_size, g.stride, g.dilation
     ph0, pw0 = g.padding[0][0], g.padding[1][0]
     if last:
