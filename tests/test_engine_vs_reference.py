@@ -166,6 +166,54 @@ def test_avg_pool_matches_reference(seed: int, layout: str, threads: None) -> No
                     err_msg=f"avg_pool backward, case {c}")
 
 
+ONE_PASS = [
+    # spatial size, kernel, stride, padding ((top, bottom, left, right) or 1-D (left, right)),
+    # dilation, ceil_mode
+    ((112, 112), 3, 2, 1, 1, False),  # ResNet's stem pool
+    ((56, 56), 3, 1, 1, 1, False),
+    ((13, 11), 3, 2, (0, 2, 1, 0), 1, True),  # odd sizes, asymmetric padding, ceil mode
+    ((9, 14), 3, (3, 2), (2, 1, 1, 2), (2, 1), True),
+    ((12, 10), 3, (1, 2), (1, 0, 2, 1), (1, 2), False),  # odd W dilation at stride 2
+    ((7, 13), 3, (2, 1), (2, 2, 0, 1), 2, True),
+    ((5, 3), 3, 1, 0, 1, False),  # one window per row
+    ((4, 6), 3, 2, (1, 1, 1, 1), (1, 2), True),
+    ((10, 9), (2, 3), (1, 2), (1, 0, 1, 1), 1, True),  # 2 rows
+    ((6, 8), (1, 3), 1, (0, 0, 2, 1), (1, 2), False),  # 1 row
+    ((31,), 3, 2, (1, 1), 1, True),  # 1-D
+    ((17,), 3, 1, (0, 2), 2, False),
+    # 2x2/2 without top or left padding: VGG's, and windows cut by bottom or right padding
+    ((8, 10), 2, 2, 0, 1, False),
+    ((9, 11), 2, 2, (0, 1, 0, 1), 1, False),
+    ((7, 6), 2, 2, 0, 1, True),
+    ((6, 9), 2, 2, (0, 0, 0, 1), 1, True),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(("spatial", "kernel", "stride", "padding", "dilation", "ceil"), ONE_PASS)
+def test_one_pass_argmax_kernels_match_reference(
+    dtype: Any, spatial: tuple[int, ...], kernel: Any, stride: Any, padding: Any, dilation: Any,
+    ceil: bool,
+) -> None:
+    # 3-wide windows at W stride 1 and 2, and 2x2/2 without top or left padding, have one-pass
+    # kernels of their own: many ties (small integers), +0 and -0 side by side, NaN, and
+    # planes of (partly) -inf
+    rng = np.random.default_rng(sum(spatial))
+    x = rng.integers(-2, 3, (2, 3, *spatial)).astype(dtype)
+    zeros = x == 0
+    x[zeros] = np.where(rng.random(int(zeros.sum())) < 0.5, -0.0, 0.0)
+    x[0, 1].flat[rng.integers(0, x[0, 1].size, 4)] = np.nan
+    x[1, 0] = -np.inf
+    x[1, 2].flat[rng.integers(0, x[1, 2].size, x[1, 2].size // 2)] = -np.inf
+    g = pool_geometry(spatial, kernel, stride, padding, dilation, ceil)
+    want_y, want_idx = reference.max_pool(x, kernel, stride, padding, dilation, ceil)
+    y, idx = fast_pool.max_pool_forward(x, g, False, True)
+    assert idx is not None
+    assert_array_equal(y, want_y)
+    assert_array_equal(idx, want_idx)
+    assert_array_equal(np.signbit(y), np.signbit(want_y))  # the first maximum's sign of zero
+
+
 @pytest.mark.parametrize("layout", ["nchw", "nhwc"])
 def test_window_of_only_minus_inf_reports_its_first_real_cell(layout: str) -> None:
     # PyTorch starts every window at its first real cell; -inf never beats -inf, and the padding

@@ -263,6 +263,16 @@ def max_pool_forward(
         head = (-np.inf, rows.start, rows.count, g.dilation[0], *_padded_row(g))
         if idx is None:
             parallel_for(k.max_fwd_nchw, planes, xm.size, x3, y3, *head)
+        elif g.kernel_size[1] == 3 and g.kernel_size[0] <= 3 and g.stride[1] <= 2:
+            # 3-wide windows (ResNet's 3x3/2, 3x3/1, 1-D): PyTorch's scan in registers. Narrower
+            # windows stay on the separable kernel: its nine taps would be mostly -inf filler
+            sw, dw, _, pw, width = _scratch_row(g)
+            sh, dh, kh, ph = g.stride[0], g.dilation[0], g.kernel_size[0], g.padding[0][0]
+            padded_h = max((ho - 1) * sh + (kh - 1) * dh + 1, ph + xm.shape[2])
+            parallel_for(
+                k.max_idx_fwd_nchw_small, planes, xm.size, x3, y3, idx.reshape(planes, ho, wo),
+                -np.inf, sh, dh, kh, ph, padded_h, sw, dw, pw, width, rows.start, cols.start,
+            )
         else:
             parallel_for(
                 k.max_idx_fwd_nchw, planes, xm.size, x3, y3, idx.reshape(planes, ho, wo),

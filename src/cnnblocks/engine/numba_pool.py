@@ -19,7 +19,9 @@ measured on the project machine, see ``PERFORMANCE.md``):
   order: the first maximum within each row, then the first row holding the largest of them. For
   stride 2 each padded row is split once into its even and odd cells so the taps are contiguous.
   The pooled rows are stored H-de-interleaved so the H pass runs long loops over the whole output
-  plane.
+  plane. Windows of k_h × 3 (k_h ≤ 3) at W stride 1 or 2 — ResNet's 3×3/2, 3×3/1, 1-D windows
+  of 3 — instead run PyTorch's own nine-tap scan in registers (``max_idx_fwd_nchw_small``), which
+  measured 1.6–2.2× faster than the separable passes there.
 - Loops index slices with non-negative loop counters only (a possibly negative index makes numba
   emit a wrap-around check that blocks vector loads).
 - Values combine as ``np.maximum(old, new)``: numba emits it as branch-free selects that
@@ -65,6 +67,7 @@ __all__ = [
     "max_fwd_nchw",
     "max_fwd_nhwc",
     "max_idx_fwd_nchw",
+    "max_idx_fwd_nchw_small",
     "max_idx_fwd_nhwc",
 ]
 
@@ -237,6 +240,61 @@ def max_idx_fwd_nchw(
                     out[j] = o
                     out_i[j] = f
         return
+    if (sh == 2 and sw == 2 and kh == 2 and kw == 2 and dh == 1 and dw == 1 and ph == 0
+            and pw == 0):
+        # The same for 2x2/2 windows cut by bottom or right padding (or ceil mode): only the
+        # last window of a row or column can lose its second column or row to the padding, and
+        # those are done apart. (Kept apart from the loop above, which is measured 5% faster.)
+        pairs = min(out_w, in_w // 2)  # windows with both columns inside
+        for plane in range(lo, hi):
+            for oh in range(out_h):
+                r0 = x[plane, 2 * oh]
+                out = y[plane, oh]
+                out_i = idx[plane, oh]
+                base0 = 2 * oh * in_w
+                base1 = base0 + in_w
+                if 2 * oh + 1 < in_h:
+                    r1 = x[plane, 2 * oh + 1]
+                    for j in range(pairs):
+                        o = r0[2 * j]
+                        f = base0 + 2 * j
+                        a = r0[2 * j + 1]
+                        take = (a > o) | (a != a)
+                        o = np.maximum(o, a)
+                        f = base0 + 2 * j + 1 if take else f
+                        a = r1[2 * j]
+                        take = (a > o) | (a != a)
+                        o = np.maximum(o, a)
+                        f = base1 + 2 * j if take else f
+                        a = r1[2 * j + 1]
+                        take = (a > o) | (a != a)
+                        o = np.maximum(o, a)
+                        f = base1 + 2 * j + 1 if take else f
+                        out[j] = o
+                        out_i[j] = f
+                    for j in range(pairs, out_w):  # second column in the padding
+                        o = r0[2 * j]
+                        f = base0 + 2 * j
+                        a = r1[2 * j]
+                        if (a > o) | (a != a):
+                            o = a
+                            f = base1 + 2 * j
+                        out[j] = o
+                        out_i[j] = f
+                else:  # second row in the padding
+                    for j in range(pairs):
+                        o = r0[2 * j]
+                        f = base0 + 2 * j
+                        a = r0[2 * j + 1]
+                        take = (a > o) | (a != a)
+                        o = np.maximum(o, a)
+                        f = base0 + 2 * j + 1 if take else f
+                        out[j] = o
+                        out_i[j] = f
+                    for j in range(pairs, out_w):
+                        out[j] = r0[2 * j]
+                        out_i[j] = base0 + 2 * j
+        return
     cols = width // sw  # J
     span = sh * slots  # padded rows
     scratch = np.empty(span * width + (kw - 1) * dw + sw + 1, x.dtype)
@@ -334,6 +392,168 @@ def max_idx_fwd_nchw(
             for ow in range(out_w):
                 out[ow] = values[ow]
                 out_i[ow] = found_row[ow]
+
+
+@kernel()
+def max_idx_fwd_nchw_small(
+    lo: int,
+    hi: int,
+    x: Array,
+    y: Array,
+    idx: Array,
+    fill: float,
+    sh: int,
+    dh: int,
+    kh: int,
+    ph: int,
+    padded_h: int,
+    sw: int,
+    dw: int,
+    pw: int,
+    width: int,
+    row_start: Array,
+    col_start: Array,
+) -> None:  # pragma: no cover - compiled
+    """Max with PyTorch's flat in-plane argmax (int64) for k_h × 3 windows (k_h ≤ 3), W stride
+    1 or 2.
+
+    Any H stride, dilation, padding and ceil mode (1-D windows as H = 1). Each output is
+    PyTorch's own scan, in registers: ``o = -inf``, ``f =`` the window's first real cell, then
+    for the taps in row-major order ``take = (a > o) | (a != a)``, ``o = a if take``,
+    ``f = tap if take``. The −inf padding is never taken, so a window of only −inf keeps its
+    first real cell; ties keep the first maximum (and its sign of zero); the last NaN wins. The
+    loop always runs nine taps; for k_h < 3 the missing rows read a row of −inf. One loop per
+    output row over W_out, no passes over intermediate arrays: measured 1.6–2.2× faster than
+    the separable kernel above on ResNet's 3×3/2 and on 3×3/1 (1 thread, float32).
+
+    Input rows are copied, as they are first needed, into a −inf-padded scratch plane (stride 1)
+    or into the even and odd cells of the padded rows (stride 2), so that every tap is a
+    contiguous load ``tap[j]``. ``f`` is the winner's flat index minus ``S_w · j`` and is kept in
+    int32 lanes: only per-row int32 constants are selected per tap (numba widens integer
+    arithmetic to int64, which would halve the vector width); a second short loop adds
+    ``S_w · j`` in int64.
+    """
+    in_h, in_w = x.shape[1], x.shape[2]
+    out_h, out_w = y.shape[1], y.shape[2]
+    cols = width // sw
+    low = np.empty(1, x.dtype)
+    low[0] = fill
+    lowest = low[0]  # -inf in x's dtype (a float64 scalar would promote the float32 compares)
+    # padded rows (stride 1) or their even and odd cells (stride 2); -inf wherever no input
+    # cell lands, which the copies below never overwrite. One more row, ``spare``, all -inf,
+    # stands in for the rows a window of k_h < 3 does not have (chosen by index, not as another
+    # array: the taps then stay plain slices, which the loop below needs to vectorise)
+    spare = padded_h
+    first = np.empty((padded_h + 1, cols), x.dtype)
+    first[:, :] = lowest
+    if sw == 2:
+        second = np.empty((padded_h + 1, cols), x.dtype)
+        second[:, :] = lowest
+    else:
+        second = first
+    # W tap k of the window at output column j is cell j + q_k of scratch h_k's row
+    h1 = second if sw == 2 and dw % 2 == 1 else first
+    h2 = first
+    q1 = dw if sw == 1 else dw // 2
+    q2 = 2 * dw if sw == 1 else dw
+    pairs = in_w // 2
+    lead = pw // 2
+    won = np.empty(out_w, np.int32)
+    col_term = np.empty(out_w, np.int64)
+    first_col = np.empty(out_w, np.int32)  # first real column of each window, minus S_w · j
+    for j in range(out_w):
+        col_term[j] = sw * j
+        first_col[j] = col_start[j] - sw * j
+    for plane in range(lo, hi):
+        xp = x[plane]
+        ready = 0  # input rows copied so far
+        for oh in range(out_h):
+            r = oh * sh  # padded row of the window's first row
+            need = min(in_h, r + (kh - 1) * dh + 1 - ph)
+            while ready < need:
+                src = xp[ready]
+                if sw == 2:
+                    # input column c lands at padded column p_w1 + c
+                    if pw % 2 == 0:
+                        e_dst = first[ready + ph, lead:]
+                        o_dst = second[ready + ph, lead:]
+                    else:
+                        e_dst = second[ready + ph, lead:]
+                        o_dst = first[ready + ph, lead + 1:]
+                    for i in range(pairs):
+                        e_dst[i] = src[2 * i]
+                        o_dst[i] = src[2 * i + 1]
+                    if in_w % 2 == 1:
+                        e_dst[pairs] = src[in_w - 1]
+                else:
+                    dst = first[ready + ph, pw:pw + in_w]
+                    for i in range(in_w):
+                        dst[i] = src[i]
+                ready += 1
+            r1 = r + dh if kh > 1 else spare
+            r2 = r + 2 * dh if kh > 2 else spare
+            at0 = (r - ph) * in_w - pw  # flat index of tap (0, 0) of window j, minus S_w · j
+            c0 = np.int32(at0)
+            c1 = np.int32(at0 + dw)
+            c2 = np.int32(at0 + 2 * dw)
+            c3 = np.int32(at0 + dh * in_w)
+            c4 = np.int32(at0 + dh * in_w + dw)
+            c5 = np.int32(at0 + dh * in_w + 2 * dw)
+            c6 = np.int32(at0 + 2 * dh * in_w)
+            c7 = np.int32(at0 + 2 * dh * in_w + dw)
+            c8 = np.int32(at0 + 2 * dh * in_w + 2 * dw)
+            row_cell = row_start[oh] * in_w
+            # the nine taps as contiguous rows indexed by j alone (no index arithmetic that
+            # numba could see as negative: its wrap-around checks would block vector loads)
+            t0, t1, t2 = first[r], h1[r, q1:], h2[r, q2:]
+            t3, t4, t5 = first[r1], h1[r1, q1:], h2[r1, q2:]
+            t6, t7, t8 = first[r2], h1[r2, q1:], h2[r2, q2:]
+            out = y[plane, oh]
+            for j in range(out_w):
+                o = lowest
+                f = np.int32(row_cell + first_col[j])
+                a = t0[j]
+                take = (a > o) | (a != a)
+                o = a if take else o
+                f = c0 if take else f
+                a = t1[j]
+                take = (a > o) | (a != a)
+                o = a if take else o
+                f = c1 if take else f
+                a = t2[j]
+                take = (a > o) | (a != a)
+                o = a if take else o
+                f = c2 if take else f
+                a = t3[j]
+                take = (a > o) | (a != a)
+                o = a if take else o
+                f = c3 if take else f
+                a = t4[j]
+                take = (a > o) | (a != a)
+                o = a if take else o
+                f = c4 if take else f
+                a = t5[j]
+                take = (a > o) | (a != a)
+                o = a if take else o
+                f = c5 if take else f
+                a = t6[j]
+                take = (a > o) | (a != a)
+                o = a if take else o
+                f = c6 if take else f
+                a = t7[j]
+                take = (a > o) | (a != a)
+                o = a if take else o
+                f = c7 if take else f
+                a = t8[j]
+                take = (a > o) | (a != a)
+                o = a if take else o
+                f = c8 if take else f
+                out[j] = o
+                won[j] = f
+            # widened in a loop of its own: int64 lanes in the loop above would halve its width
+            out_i = idx[plane, oh]
+            for j in range(out_w):
+                out_i[j] = won[j] + col_term[j]
 
 
 @kernel()
