@@ -4,7 +4,8 @@ The peak of NumPy allocations during a call (NumPy reports its buffers to :mod:`
 exceed what the call returns only by small per-call tables: at most the output (plus the int64
 indices on the training path) and ``SLACK`` bytes. The input is 1 MiB, so a single full-size
 temporary (a padded copy, an ``np.abs(x)``, a float64 upcast) would break the bound several times
-over. numba's per-thread scratch rows come from its own allocator and are a plane or a row.
+over. The kernels' per-thread scratch (a padded row or a plane, allocated by numba and counted
+by tracemalloc too) fits in the slack.
 """
 
 from __future__ import annotations

@@ -255,7 +255,7 @@ def test_channels_last_memory_stays_channels_last_without_a_copy() -> None:
     assert y.transpose(0, 2, 3, 1).flags.c_contiguous  # same memory format as the input
 
 
-def test_three_dimensional_windows_stay_on_the_numpy_path() -> None:
+def test_the_2d_kernels_decline_3d_windows_and_float16() -> None:
     x = np.zeros((1, 1, 4, 4, 4), np.float32)
     assert not fast_pool.supports(x, pool_geometry((4, 4, 4), 2))
     assert not fast_pool.supports(x[..., 0].astype(np.float16), pool_geometry((4, 4), 2))
@@ -325,7 +325,8 @@ def test_public_activations_run_on_the_compiled_engine(calls: dict[str, int]) ->
                      "relu_backward": 1, "relu_grad": 1}
 
 
-def test_float16_and_3d_windows_take_the_numpy_path(calls: dict[str, int]) -> None:
+def test_float16_and_3d_windows_avoid_the_2d_kernels(calls: dict[str, int]) -> None:
+    # float16 runs on the NumPy path; 3-D windows on fast_pool3d (tests/test_engine_3d.py)
     from cnnblocks import functional as F
 
     x16 = np.ones((1, 2, 4, 4), np.float16)

@@ -3,7 +3,8 @@
 :mod:`cnnblocks.engine.pooling` asks :func:`supports` first and, when it says yes, calls the
 functions here with its own signatures. Covered: float32 and float64, 1-D and 2-D windows (1-D runs
 as 2-D with ``H = 1``), any stride, dilation, asymmetric padding and ceil mode, NCHW and NHWC.
-3-D windows, other dtypes and empty arrays stay on the NumPy path.
+3-D windows go to :mod:`cnnblocks.engine.fast_pool3d`; other dtypes and empty arrays stay on the
+NumPy path.
 
 Memory layout. An input that is C-contiguous in the layout it is declared in runs as is. An input
 declared NCHW whose *memory* is NHWC (``x_nhwc.transpose(0, 3, 1, 2)``, PyTorch's

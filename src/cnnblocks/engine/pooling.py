@@ -1,11 +1,12 @@
 """Dispatch pooling work to a kernel backend.
 
 :mod:`cnnblocks.functional` validates arguments and resolves the window to a
-:class:`~cnnblocks.shapes.PoolGeometry`, then calls these functions. float32 and float64 arrays with
-1-D or 2-D windows go to the compiled numba kernels (:mod:`cnnblocks.engine.fast_pool`, which says
-what it covers in :func:`~cnnblocks.engine.fast_pool.supports`); everything else (3-D windows,
-float16, integers) to the NumPy tap kernels in :mod:`cnnblocks.engine.numpy_pool`. Both give the
-same values, indices and gradients (``tests/test_engine_vs_reference.py``). Arrays arrive and leave
+:class:`~cnnblocks.shapes.PoolGeometry`, then calls these functions. float32 and float64 arrays go
+to the compiled numba kernels: 1-D and 2-D windows to :mod:`cnnblocks.engine.fast_pool`, 3-D
+windows to :mod:`cnnblocks.engine.fast_pool3d` (each says what it covers in its ``supports``);
+everything else (float16, integers, empty arrays) to the NumPy tap kernels in
+:mod:`cnnblocks.engine.numpy_pool`. All give the same values, indices and gradients
+(``tests/test_engine_vs_reference.py``, ``tests/test_engine_3d.py``). Arrays arrive and leave
 in the caller's layout: ``(N, C, *spatial)`` or, with ``channels_last``, ``(N, *spatial, C)``.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnblocks.engine import fast_pool, numpy_pool
+from cnnblocks.engine import fast_pool, fast_pool3d, numpy_pool
 from cnnblocks.shapes import PoolGeometry, pool_geometry
 
 __all__ = [
@@ -34,6 +35,8 @@ def max_pool_forward(
     """Window maxima (same dtype as ``x``) and, if asked, flat per-plane argmax indices."""
     if fast_pool.supports(x, geometry):
         return fast_pool.max_pool_forward(x, geometry, channels_last, with_indices)
+    if fast_pool3d.supports(x, geometry):
+        return fast_pool3d.max_pool_forward(x, geometry, channels_last, with_indices)
     return numpy_pool.max_pool_forward(x, geometry, channels_last, with_indices)
 
 
@@ -47,6 +50,8 @@ def max_pool_backward(
     """Scatter-add ``grad_y`` to the input cells named by ``indices``."""
     if fast_pool.supports(grad_y, geometry):
         return fast_pool.max_pool_backward(grad_y, indices, geometry, channels_last, input_shape)
+    if fast_pool3d.supports(grad_y, geometry):
+        return fast_pool3d.max_pool_backward(grad_y, indices, geometry, channels_last, input_shape)
     return numpy_pool.max_pool_backward(grad_y, indices, geometry, channels_last, input_shape)
 
 
@@ -60,6 +65,10 @@ def avg_pool_forward(
     """Window means with PyTorch's/ONNX's divisor rules."""
     if fast_pool.supports(x, geometry):
         return fast_pool.avg_pool_forward(
+            x, geometry, channels_last, count_include_pad, divisor_override
+        )
+    if fast_pool3d.supports(x, geometry):
+        return fast_pool3d.avg_pool_forward(
             x, geometry, channels_last, count_include_pad, divisor_override
         )
     return numpy_pool.avg_pool_forward(
@@ -78,6 +87,10 @@ def avg_pool_backward(
     """Vector-Jacobian product of :func:`avg_pool_forward`."""
     if fast_pool.supports(grad_y, geometry):
         return fast_pool.avg_pool_backward(
+            grad_y, geometry, channels_last, count_include_pad, divisor_override, input_shape
+        )
+    if fast_pool3d.supports(grad_y, geometry):
+        return fast_pool3d.avg_pool_backward(
             grad_y, geometry, channels_last, count_include_pad, divisor_override, input_shape
         )
     return numpy_pool.avg_pool_backward(
@@ -112,11 +125,13 @@ def global_avg_pool_forward(x: np.ndarray, channels_last: bool) -> np.ndarray | 
 
     Returns None when they do not apply (the caller then sums with NumPy).
     """
-    if not channels_last and x.ndim in (3, 4):
+    if not channels_last and x.ndim in (3, 4, 5):
         fast = fast_pool.global_avg_forward_nchw(x)
         if fast is not None:
             return fast
     geometry = _whole_plane(x.shape, channels_last)
+    if fast_pool3d.supports(x, geometry):
+        return fast_pool3d.avg_pool_forward(x, geometry, channels_last, True, None)
     if not fast_pool.supports(x, geometry):
         return None
     return fast_pool.avg_pool_forward(x, geometry, channels_last, True, None)
@@ -127,6 +142,10 @@ def global_avg_pool_backward(
 ) -> np.ndarray | None:
     """``grad_y / P`` spread over every cell of each plane, or None (see the forward)."""
     geometry = _whole_plane(input_shape, channels_last)
+    if fast_pool3d.supports(grad_y, geometry):
+        return fast_pool3d.avg_pool_backward(
+            grad_y, geometry, channels_last, True, None, input_shape
+        )
     if not fast_pool.supports(grad_y, geometry):
         return None
     return fast_pool.avg_pool_backward(grad_y, geometry, channels_last, True, None, input_shape)
