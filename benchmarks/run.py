@@ -227,6 +227,10 @@ def _torch_calls(torch: Any, w: Workload, x: np.ndarray, training: bool,
 
 # Rounds are taken in this many blocks per implementation (see median_times).
 BLOCKS = 3
+# Each block first calls untimed for at least this long, then keeps timing calls until it has its
+# share of the rounds and at least BLOCK_SECONDS: sub-millisecond workloads get many samples.
+WARMUP_SECONDS = 0.01
+BLOCK_SECONDS = 0.03
 
 
 def median_times(calls: dict[str, Callable[[], Any]], rounds: int) -> dict[str, float]:
@@ -235,10 +239,12 @@ def median_times(calls: dict[str, Callable[[], Any]], rounds: int) -> dict[str, 
     Why blocks and not one call of each in turn: after each call PyTorch's OpenMP worker threads
     keep spinning on the other core for a while, and a call of ours started in that window shares
     its second core with them (measured: 3×3/1 average pooling at 2 threads, 3.35 ms timed back
-    to back, 5.1 ms right after a PyTorch call). Each block starts with one untimed call, so no
-    implementation is timed in the wake of another; the blocks are taken in rotating order
-    (``BLOCKS`` of them, together ``rounds`` timed calls per implementation), so slow drifts of
-    the machine's load still reach every implementation alike.
+    to back, 5.1 ms right after a PyTorch call). Each block starts with untimed calls (at least
+    ``WARMUP_SECONDS``), so no implementation is timed in the wake of another, and times at
+    least ``BLOCK_SECONDS`` of calls (the first calls after a switch run from colder caches; a
+    median over a handful of sub-millisecond calls was dominated by that). The blocks are taken
+    in rotating order (``BLOCKS`` of them, together at least ``rounds`` timed calls per
+    implementation), so slow drifts of the machine's load still reach every implementation alike.
     """
     names = list(calls)
     samples: dict[str, list[float]] = {name: [] for name in names}
@@ -249,11 +255,19 @@ def median_times(calls: dict[str, Callable[[], Any]], rounds: int) -> dict[str, 
         shift = block % len(names)
         for name in names[shift:] + names[:shift]:
             call = calls[name]
+            began = time.perf_counter()
             call()  # untimed: lets the previous implementation's threads settle
-            for _ in range(count):
+            while time.perf_counter() - began < WARMUP_SECONDS:
+                call()
+            timed = 0.0
+            taken = 0
+            while taken < count or timed < BLOCK_SECONDS:
                 start = time.perf_counter()
                 call()
-                samples[name].append(time.perf_counter() - start)
+                elapsed = time.perf_counter() - start
+                samples[name].append(elapsed)
+                timed += elapsed
+                taken += 1
     return {name: statistics.median(v) for name, v in samples.items()}
 
 
@@ -443,8 +457,10 @@ def write_markdown(path: Path, rows: list[Row], meta: dict[str, Any]) -> None:
         f"{meta['load_before']} / {meta['load_after']} (other jobs shared the machine).",
         f"- Versions: Python {meta['python']}, NumPy {meta['numpy']}, numba {meta['numba']}, "
         f"PyTorch {meta['torch']} (THP_MEM_ALLOC_ENABLE={os.environ.get('THP_MEM_ALLOC_ENABLE')}).",
-        f"- Rounds per measurement: {meta['rounds']}, in {BLOCKS} blocks of back-to-back calls per "
-        "implementation, blocks in rotating order; median reported; float32.",
+        f"- Rounds per measurement: at least {meta['rounds']}, in {BLOCKS} blocks of back-to-back "
+        f"calls per implementation (each block after {WARMUP_SECONDS * 1e3:.0f} ms of untimed "
+        f"calls and at least {BLOCK_SECONDS * 1e3:.0f} ms long), blocks in rotating order; "
+        "median reported; float32.",
         "- Bandwidth (numba STREAM-like, read + write bytes): "
         + "; ".join(f"{t} thread(s): copy {b['copy']:.1f} GB/s, triad {b['triad']:.1f} GB/s"
                     for t, b in meta["bandwidth"].items()) + ". % BW is against copy.",

@@ -345,3 +345,34 @@ def test_global_average_of_a_plane_starting_with_infinity_is_infinite(dtype: Any
     y = fast_pool.avg_pool_forward(x, pool_geometry((3, 3), 3), False, True, None)
     assert y.dtype == dtype
     assert y[:, :, 0, 0].tolist() == [[np.inf, -np.inf, 2.0]]  # (8 + 10) / 9 = 2
+
+
+@pytest.mark.parametrize("layout", ["nchw", "nhwc"])
+@pytest.mark.parametrize(
+    ("spatial", "kernel", "stride", "padding", "dilation", "ceil"),
+    [((12, 11), 3, 1, 1, 1, False), ((13, 14), 3, 2, 1, 1, False), ((9, 9), 2, 2, 0, 1, True),
+     ((10, 12), (3, 2), (2, 2), (1, 0, 0, 1), 1, True), ((15, 16), 7, 1, 3, 1, False),
+     ((11, 13), 3, 1, 2, 2, False)],
+)
+def test_values_only_max_keeps_the_first_zero_sign(
+    layout: str, spatial: tuple[int, ...], kernel: Any, stride: Any, padding: Any,
+    dilation: Any, ceil: bool,
+) -> None:
+    # Windows whose maximum is 0 with both +0 and -0 in them: PyTorch (and the reference's
+    # row-major scan) return the zero met first in row-major order. Only plane 0 holds -0, so
+    # the other planes run the fast column-first path and must agree as well.
+    rng = np.random.default_rng(sum(spatial))
+    x = -rng.integers(0, 2, (2, 3, *spatial)).astype(np.float32)  # 0 or -1
+    zeros = x == 0
+    x[zeros] = 0.0
+    plane = x[0, 0]
+    plane[(plane == 0) & (rng.random(plane.shape) < 0.5)] = -0.0
+    g = pool_geometry(spatial, kernel, stride, padding, dilation, ceil)
+    want, _ = reference.max_pool(x, kernel, stride, padding, dilation, ceil)
+    arg = np.ascontiguousarray(x.transpose(0, 2, 3, 1)) if layout == "nhwc" else x
+    y, _ = fast_pool.max_pool_forward(arg, g, layout == "nhwc", False)
+    if layout == "nhwc":
+        y = y.transpose(0, 3, 1, 2)
+    assert_array_equal(y, want)
+    assert_array_equal(np.signbit(y), np.signbit(want))
+    assert ((want == 0) & np.signbit(want)).any()  # the case really has -0 maxima

@@ -263,7 +263,13 @@ def max_pool_forward(
         y3 = y.reshape(planes, ho, wo)
         head = (-np.inf, rows.start, rows.count, g.dilation[0], *_padded_row(g))
         if idx is None:
-            parallel_for(k.max_fwd_nchw, planes, xm.size, x3, y3, *head)
+            # the integer view lets the kernel find −0 (see max_fwd_nchw); a view, not a copy
+            bits_type = np.int32 if xm.dtype == np.float32 else np.int64
+            minus_zero = bits_type(np.array(-0.0, xm.dtype).view(bits_type))
+            parallel_for(
+                k.max_fwd_nchw, planes, xm.size, x3, y3, *head, x3.view(bits_type), minus_zero,
+                cols.start, cols.count,
+            )
         elif g.kernel_size[1] == 3 and g.kernel_size[0] <= 3 and g.stride[1] <= 2:
             # 3-wide windows (ResNet's 3x3/2, 3x3/1, 1-D): PyTorch's scan in registers. Narrower
             # windows stay on the separable kernel: its nine taps would be mostly -inf filler

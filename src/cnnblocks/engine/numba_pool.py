@@ -94,14 +94,25 @@ def max_fwd_nchw(
     kw: int,
     pw: int,
     padded_w: int,
+    bits: Array,
+    minus_zero: Any,
+    col_start: Array,
+    col_count: Array,
 ) -> None:  # pragma: no cover - compiled
     """y[p, oh, ow] = max over the window; x (P, H, W), y (P, H_out, W_out), C-contiguous.
 
     Values only, so H goes first: the window's rows are combined at full width straight from the
     input (long contiguous loops), into the middle of a −inf-padded row, whose W taps are then
     read with the stride (a literal 1 or 2 lets LLVM vectorise the strided loads).
+
+    Column-major combining picks the same *value* as PyTorch's row-major scan except for one
+    thing: when +0 and −0 tie for the maximum, PyTorch returns the one met first in row-major
+    order. So a plane whose output holds a zero is scanned for a −0 (``bits`` is x viewed as
+    integers, ``minus_zero`` the bit pattern of −0), and the rare plane that has one is
+    recomputed by a plain row-major scan over the windows' real cells (``row_start``/
+    ``row_count``, ``col_start``/``col_count``).
     """
-    in_w = x.shape[2]
+    in_h, in_w = x.shape[1], x.shape[2]
     out_h, out_w = y.shape[1], y.shape[2]
     padded = np.empty(padded_w, x.dtype)
     padded[:] = fill
@@ -167,6 +178,30 @@ def max_fwd_nchw(
                     tap = padded[k * dw:]
                     for j in range(out_w):
                         out[j] = np.maximum(out[j], tap[sw * j])
+        # ±0 ties: only a zero maximum can have the wrong sign, and only if the plane holds a −0
+        # (counting, not branching, keeps both loops vectorised; the plane is still in cache)
+        done = y[plane].reshape(out_h * out_w)
+        zeros = 0
+        for m in range(out_h * out_w):
+            zeros += done[m] == 0
+        if zeros == 0:
+            continue
+        plane_bits = bits[plane].reshape(in_h * in_w)
+        minus_zeros = 0
+        for i in range(in_h * in_w):
+            minus_zeros += plane_bits[i] == minus_zero
+        if minus_zeros == 0:
+            continue
+        for oh in range(out_h):  # PyTorch's row-major scan: exact on ±0 ties, slow, rare
+            r0 = row_start[oh]
+            for ow in range(out_w):
+                c0 = col_start[ow]
+                best = x[plane, r0, c0]
+                for a in range(row_count[oh]):
+                    row = x[plane, r0 + a * dh]
+                    for b in range(col_count[ow]):
+                        best = np.maximum(best, row[c0 + b * dw])  # keeps the earlier tie
+                y[plane, oh, ow] = best
 
 
 @kernel()
