@@ -233,7 +233,12 @@ WARMUP_SECONDS = 0.01
 BLOCK_SECONDS = 0.03
 
 
-def median_times(calls: dict[str, Callable[[], Any]], rounds: int) -> dict[str, float]:
+def median_times(
+    calls: dict[str, Callable[[], Any]],
+    rounds: int,
+    warmup_seconds: float = WARMUP_SECONDS,
+    block_seconds: float = BLOCK_SECONDS,
+) -> dict[str, float]:
     """Median seconds per call, timed in blocks: each implementation runs its calls back to back.
 
     Why blocks and not one call of each in turn: after each call PyTorch's OpenMP worker threads
@@ -245,6 +250,7 @@ def median_times(calls: dict[str, Callable[[], Any]], rounds: int) -> dict[str, 
     median over a handful of sub-millisecond calls was dominated by that). The blocks are taken
     in rotating order (``BLOCKS`` of them, together at least ``rounds`` timed calls per
     implementation), so slow drifts of the machine's load still reach every implementation alike.
+    The smoke run (``--tiny``) passes 0 for both durations.
     """
     names = list(calls)
     samples: dict[str, list[float]] = {name: [] for name in names}
@@ -257,11 +263,11 @@ def median_times(calls: dict[str, Callable[[], Any]], rounds: int) -> dict[str, 
             call = calls[name]
             began = time.perf_counter()
             call()  # untimed: lets the previous implementation's threads settle
-            while time.perf_counter() - began < WARMUP_SECONDS:
+            while time.perf_counter() - began < warmup_seconds:
                 call()
             timed = 0.0
             taken = 0
-            while taken < count or timed < BLOCK_SECONDS:
+            while taken < count or timed < block_seconds:
                 start = time.perf_counter()
                 call()
                 elapsed = time.perf_counter() - start
@@ -315,7 +321,8 @@ class Row:
 
 
 def run_workload(torch: Any, w: Workload, threads: int, rounds: int, bw: float,
-                 layouts: bool) -> list[Row]:
+                 layouts: bool, durations: tuple[float, float] = (WARMUP_SECONDS, BLOCK_SECONDS),
+                 ) -> list[Row]:
     rng = np.random.default_rng(0)
     x = rng.standard_normal(w.shape, dtype=np.float32)
     x_nhwc = np.ascontiguousarray(x.transpose(0, 2, 3, 1)) if x.ndim == 4 and layouts else None
@@ -331,7 +338,7 @@ def run_workload(torch: Any, w: Workload, threads: int, rounds: int, bw: float,
                 call = _torch_calls(torch, w, x, training, last)
                 if call is not None:
                     calls[name] = call
-        times = median_times(calls, rounds)
+        times = median_times(calls, rounds, *durations)
         row = Row(w, training, threads, {k: v * 1e3 for k, v in times.items()})
         row.gbps = bytes_moved(w, training) / times["cnnblocks"] / 1e9
         row.bandwidth_share = row.gbps / bw
@@ -518,6 +525,8 @@ def main(argv: Sequence[str] | None = None) -> list[Row]:
         return []
     size = "tiny" if args.tiny else "quick" if args.quick else "full"
     rounds = args.rounds or {"full": 11, "quick": 5, "tiny": 2}[size]
+    # a smoke run must be quick: no minimum durations per block
+    durations = (0.0, 0.0) if size == "tiny" else (WARMUP_SECONDS, BLOCK_SECONDS)
     threads = [int(t) for t in str(args.threads).split(",") if t.strip()]
     torch = None
     if not args.no_torch:
@@ -539,7 +548,8 @@ def main(argv: Sequence[str] | None = None) -> list[Row]:
                 torch.set_num_threads(t)
             bws[t] = bandwidth(stream_elems, max(3, rounds))
             for w in chosen:
-                rows += run_workload(torch, w, t, rounds, bws[t]["copy"], layouts=True)
+                rows += run_workload(torch, w, t, rounds, bws[t]["copy"], layouts=True,
+                                     durations=durations)
     finally:  # leave the process as it was (the smoke test runs in-process)
         cnnblocks.set_num_threads(threads_before[0])
         if torch is not None and threads_before[1] is not None:
