@@ -144,3 +144,28 @@ def test_pytorch_kink_conventions() -> None:
         t = torch.tensor([x], dtype=torch.float64, requires_grad=True)
         _torch_fn(case)(t).backward(torch.ones(1, dtype=torch.float64))
         assert ours(np.array([x])).tolist() == t.grad.tolist(), (case.id, x)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_nan_input_forward_and_gradient_match_pytorch(case: Case, dtype: type) -> None:
+    # NaN is nobody's kink, but every framework's comparisons decide what its backward does
+    # there: PyTorch's relu backward is `x <= 0 ? 0 : g`, so a NaN input passes the gradient on.
+    torch = pytest.importorskip("torch")
+    x = np.array([np.nan, -1.5, 0.5], dtype)
+    g = np.array([0.75, 2.0, 3.0], dtype)
+    t = torch.tensor(x, requires_grad=True)
+    expected_y = _torch_fn(case)(t)
+    expected_y.backward(torch.from_numpy(g))
+    y, ctx = case.forward(x)
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(expected_y.detach().numpy()),
+                                  err_msg=case.id)
+    rtol, atol = TOL[dtype]
+    if case.name == "hardsigmoid" and not case.kwargs and dtype == np.float64:
+        rtol = 1e-7  # PyTorch's backward multiplies by a float32 1.0f/6.0f, even for double
+    np.testing.assert_allclose(ctx.backward(g), t.grad.numpy(), rtol=rtol, atol=atol,
+                               err_msg=case.id)
+    t = torch.tensor(x, requires_grad=True)
+    _torch_fn(case)(t).backward(torch.ones_like(t))
+    np.testing.assert_allclose(case.grad(x), t.grad.numpy(), rtol=rtol, atol=atol,
+                               err_msg=case.id)

@@ -100,10 +100,13 @@ def test_relu_and_backward_match_numpy_exactly(dtype: Any, n: int) -> None:
     g = rng.standard_normal(n).astype(dtype)
     gx = fa.relu_backward(g, y)
     assert gx is not None
-    assert_array_equal(gx, np.where(y > 0, g, 0))  # relu'(0) = 0; NaN input passes no gradient
+    # relu'(0) = 0; a NaN passes the gradient (PyTorch's threshold_backward: x <= 0 ? 0 : g)
+    assert_array_equal(gx, np.where(y <= 0, 0, g))
+    assert gx[2] == g[2]
     d = fa.relu_grad(x)
     assert d is not None
-    assert_array_equal(d, (x > 0).astype(dtype))
+    assert_array_equal(d, (~(x <= 0)).astype(dtype))
+    assert d[2] == 1
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

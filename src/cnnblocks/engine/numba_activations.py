@@ -225,18 +225,18 @@ def relu(lo: int, hi: int, x: Array, y: Array, zero: Any) -> None:  # pragma: no
 def relu_grad(
     lo: int, hi: int, x: Array, y: Array, zero: Any, one: Any
 ) -> None:  # pragma: no cover - compiled
-    """y = 1 where x > 0, else 0 (relu'(0) = 0; NaN gives 0)."""
+    """y = 0 where x <= 0, else 1 (relu'(0) = 0; NaN gives 1, PyTorch's ``x <= 0 ? 0 : 1``)."""
     xs, ys = x[lo:hi], y[lo:hi]
     for i in range(hi - lo):
-        ys[i] = one if xs[i] > zero else zero
+        ys[i] = zero if xs[i] <= zero else one
 
 
 @kernel()
 def relu_backward(
     lo: int, hi: int, grad_y: Array, y: Array, grad_x: Array, zero: Any
 ) -> None:  # pragma: no cover - compiled
-    """grad_x = grad_y where y > 0, else 0."""
+    """grad_x = 0 where y <= 0, else grad_y (so a NaN output passes the gradient, as in PyTorch)."""
     gs, ys, out = grad_y[lo:hi], y[lo:hi], grad_x[lo:hi]
     for i in range(hi - lo):
         g = gs[i]  # loaded unconditionally: a branch-free select
-        out[i] = g if ys[i] > zero else zero
+        out[i] = zero if ys[i] <= zero else g

@@ -82,7 +82,7 @@ def _exp_unit_grad(xw: np.ndarray, alpha: float, scale: float, divisor: float) -
     factor = scale * (alpha / divisor)
     if factor != 1.0:
         d *= factor
-    np.copyto(d, scale, where=xw > 0)
+    np.copyto(d, scale, where=~(xw <= 0))  # NaN takes the x > 0 branch, as in PyTorch
     return d
 
 

@@ -108,6 +108,9 @@ def relu(x: Any) -> np.ndarray:
 def relu_grad(x: Any) -> np.ndarray:
     """Derivative of :func:`relu`: 1 where ``x > 0``, else 0 (so 0 at 0), in ``x``'s dtype.
 
+    A NaN input gives 1: PyTorch's backward is ``x <= 0 ? 0 : grad``, so it passes the gradient
+    on at NaN, and we follow it (every derivative here treats NaN as PyTorch's comparisons do).
+
     Examples
     --------
     >>> relu_grad([-1.0, 0.0, 2.0]).tolist()
@@ -117,7 +120,7 @@ def relu_grad(x: Any) -> np.ndarray:
     fast = fast_activations.relu_grad(x)
     if fast is not None:
         return fast
-    return _mask_as(working(x, widen=False) > 0, x)
+    return _mask_as(~(working(x, widen=False) <= 0), x)  # NaN: 1, as in PyTorch
 
 
 def relu_forward(x: Any) -> tuple[np.ndarray, Context]:
@@ -128,7 +131,9 @@ def relu_forward(x: Any) -> tuple[np.ndarray, Context]:
 
 
 def relu_backward(grad_y: Any, ctx: Context) -> np.ndarray:
-    """Vector-Jacobian product of :func:`relu`: ``grad_y`` where ``y > 0``, else 0.
+    """Vector-Jacobian product of :func:`relu`: 0 where ``y <= 0``, else ``grad_y``.
+
+    Where ``y`` is NaN the gradient passes, as in PyTorch (see :func:`relu_grad`).
 
     """
     check_context(ctx, "relu", "relu_backward")
@@ -137,7 +142,7 @@ def relu_backward(grad_y: Any, ctx: Context) -> np.ndarray:
     fast = fast_activations.relu_backward(g, y)
     if fast is not None:
         return fast
-    return _select_grad(working(y, widen=False) > 0, g)
+    return _select_grad(~(working(y, widen=False) <= 0), g)
 
 
 # --- relu6 --------------------------------------------------------------------------------------
@@ -177,7 +182,7 @@ def relu6_grad(x: Any) -> np.ndarray:
     """
     x = real_input(x, "relu6_grad")
     xw = working(x, widen=False)
-    return _mask_as((xw > 0) & (xw < 6), x)
+    return _mask_as(~((xw <= 0) | (xw >= 6)), x)
 
 
 def relu6_forward(x: Any) -> tuple[np.ndarray, Context]:
@@ -196,7 +201,7 @@ def relu6_backward(grad_y: Any, ctx: Context) -> np.ndarray:
     y = ctx.saved["y"]
     g = check_grad_output(grad_y, y.shape, "relu6_backward")
     yw = working(y, widen=False)
-    return _select_grad((yw > 0) & (yw < 6), g)
+    return _select_grad(~((yw <= 0) | (yw >= 6)), g)
 
 
 # --- leaky_relu ---------------------------------------------------------------------------------
@@ -438,7 +443,7 @@ def thresholded_relu_grad(x: Any, theta: float = 1.0) -> np.ndarray:
     """
     x = float_input(x, "thresholded_relu_grad")
     theta = _theta(theta, "thresholded_relu_grad")
-    return _mask_as(working(x) > theta, x)
+    return _mask_as(~(working(x) <= theta), x)
 
 
 def thresholded_relu_forward(x: Any, theta: float = 1.0) -> tuple[np.ndarray, Context]:
@@ -455,7 +460,7 @@ def thresholded_relu_backward(grad_y: Any, ctx: Context) -> np.ndarray:
     check_context(ctx, "thresholded_relu", "thresholded_relu_backward")
     x = ctx.saved["x"]
     g = check_grad_output(grad_y, x.shape, "thresholded_relu_backward")
-    return _select_grad(working(x) > ctx.saved["theta"], g)
+    return _select_grad(~(working(x) <= ctx.saved["theta"]), g)
 
 
 # --- hardsigmoid --------------------------------------------------------------------------------
@@ -559,7 +564,7 @@ def _hardswish_grad(xw: np.ndarray) -> np.ndarray:
     d: np.ndarray = np.divide(xw, 3)
     d += 0.5
     np.copyto(d, 0, where=xw <= -3)
-    np.copyto(d, 1, where=xw >= 3)
+    np.copyto(d, 1, where=~(xw < 3))  # x >= 3, and NaN (PyTorch)
     return d
 
 
