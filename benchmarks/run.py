@@ -71,14 +71,15 @@ class Workload:
 
 
 def workloads(size: str) -> list[Workload]:
-    """Workloads a-g of issue 3 at full size, or scaled down for ``quick`` and ``tiny``."""
+    """Workloads a-g of issue 3 (and h, 3-D windows) at full size, or scaled down for ``quick``
+    and ``tiny``."""
 
-    def shape(n: int, c: int, h: int, w: int) -> tuple[int, int, int, int]:
+    def shape(n: int, c: int, *spatial: int) -> tuple[int, ...]:
         if size == "quick":
-            return max(1, n // 4), c, h, w
+            return max(1, n // 4), c, *spatial
         if size == "tiny":
-            return 2, 3, min(h, 15), min(w, 15)
-        return n, c, h, w
+            return 2, 3, *(min(d, 15) for d in spatial)
+        return n, c, *spatial
 
     elems = {"full": 32 * 2**20, "quick": 8 * 2**20, "tiny": 4099}[size]
     return [
@@ -95,6 +96,9 @@ def workloads(size: str) -> list[Workload]:
         Workload("f-relu", "f. relu", "relu", (elems,)),
         Workload("g-asym-max", "g. max 2×2/2 pad (0,1,0,1)", "max", shape(32, 128, 55, 55), 2, 2,
                  (0, 1, 0, 1), torch_pad=(0, 1, 0, 1)),
+        # not in the issue's list: 3-D windows (video, volumes), NCDHW vs channels_last_3d
+        Workload("h-3d-max", "h. 3-D max 3×3×3/1 p1", "max", shape(4, 32, 16, 56, 56), 3, 1, 1),
+        Workload("h-3d-avg", "h. 3-D avg 3×3×3/1 p1", "avg", shape(4, 32, 16, 56, 56), 3, 1, 1),
     ]
 
 
@@ -175,8 +179,11 @@ def _torch_calls(torch: Any, w: Workload, x: np.ndarray, training: bool,
         if not training:
             return lambda: torch.relu(xt)
         return lambda: aten.threshold_backward(g, torch.relu(xt), 0)
+    rank = xt.ndim - 2
     if channels_last:
-        xt = xt.contiguous(memory_format=torch.channels_last)
+        xt = xt.contiguous(
+            memory_format=torch.channels_last_3d if rank == 3 else torch.channels_last
+        )
     if w.kind == "global_avg":
         if not training:
             return lambda: tf.adaptive_avg_pool2d(xt, 1)
@@ -195,29 +202,35 @@ def _torch_calls(torch: Any, w: Workload, x: np.ndarray, training: bool,
         return tf.pad(xt, w.torch_pad, value=-float("inf"))
 
     p = 0 if w.torch_pad is not None else w.padding
+    # the same ATen operators for 2-D and 3-D windows, picked by rank
+    max_pool = tf.max_pool3d if rank == 3 else tf.max_pool2d
+    avg_pool = tf.avg_pool3d if rank == 3 else tf.avg_pool2d
+    max_backward = (aten.max_pool3d_with_indices_backward if rank == 3
+                    else aten.max_pool2d_with_indices_backward)
+    avg_backward = aten.avg_pool3d_backward if rank == 3 else aten.avg_pool2d_backward
+    ks, ss, ps, ds = [k] * rank, [s] * rank, [p] * rank, [1] * rank
     if w.kind == "max":
         if not training:
-            return lambda: tf.max_pool2d(padded(), k, s, p)
-        y0 = tf.max_pool2d(padded(), k, s, p)
+            return lambda: max_pool(padded(), k, s, p)
+        y0 = max_pool(padded(), k, s, p)
         g = torch.ones_like(y0)
 
         def train_max() -> Any:
             xin = padded()
-            _, idx = tf.max_pool2d(xin, k, s, p, return_indices=True)
-            gx = aten.max_pool2d_with_indices_backward(g, xin, [k, k], [s, s], [p, p], [1, 1],
-                                                       False, idx)
+            _, idx = max_pool(xin, k, s, p, return_indices=True)
+            gx = max_backward(g, xin, ks, ss, ps, ds, False, idx)
             if w.torch_pad is not None:  # the gradient of the explicit pad: crop it
                 gx = gx[..., : x.shape[2], : x.shape[3]]
             return gx
 
         return train_max
     if not training:
-        return lambda: tf.avg_pool2d(xt, k, s, p)
-    g = torch.ones_like(tf.avg_pool2d(xt, k, s, p))
+        return lambda: avg_pool(xt, k, s, p)
+    g = torch.ones_like(avg_pool(xt, k, s, p))
 
     def train_avg() -> Any:
-        tf.avg_pool2d(xt, k, s, p)
-        return aten.avg_pool2d_backward(g, xt, [k, k], [s, s], [p, p], False, True, None)
+        avg_pool(xt, k, s, p)
+        return avg_backward(g, xt, ks, ss, ps, False, True, None)
 
     return train_avg
 
@@ -325,7 +338,8 @@ def run_workload(torch: Any, w: Workload, threads: int, rounds: int, bw: float,
                  ) -> list[Row]:
     rng = np.random.default_rng(0)
     x = rng.standard_normal(w.shape, dtype=np.float32)
-    x_nhwc = np.ascontiguousarray(x.transpose(0, 2, 3, 1)) if x.ndim == 4 and layouts else None
+    last = (0, *range(2, x.ndim), 1)  # channels to the end: NHWC, or NDHWC for 3-D windows
+    x_nhwc = np.ascontiguousarray(x.transpose(last)) if x.ndim >= 4 and layouts else None
     rows = []
     for training in (False, True):
         calls: dict[str, Callable[[], Any]] = {
@@ -363,14 +377,14 @@ def _probe() -> None:
         x = np.random.default_rng(0).standard_normal(w.shape, dtype=np.float32)
         for training in (False, True):
             _cnnblocks_calls(w, x, training, "NCHW")()
-            if x.ndim == 4:
-                _cnnblocks_calls(w, np.ascontiguousarray(x.transpose(0, 2, 3, 1)), training,
-                                 "NHWC")()
+            if x.ndim >= 4:
+                last = (0, *range(2, x.ndim), 1)
+                _cnnblocks_calls(w, np.ascontiguousarray(x.transpose(last)), training, "NHWC")()
     total = time.perf_counter() - start
-    from cnnblocks.engine import numba_activations, numba_pool
+    from cnnblocks.engine import numba_activations, numba_pool, numba_pool3d
 
     hits = misses = 0
-    for module in (numba_pool, numba_activations):
+    for module in (numba_pool, numba_pool3d, numba_activations):
         for value in vars(module).values():
             if isinstance(value, _numba.LazyKernel) and value._dispatcher is not None:
                 hits += sum(value._dispatcher.stats.cache_hits.values())
