@@ -214,6 +214,63 @@ def test_one_pass_argmax_kernels_match_reference(
     assert_array_equal(np.signbit(y), np.signbit(want_y))  # the first maximum's sign of zero
 
 
+# NHWC training path: the int32-winner forward, the gather backward (windows that do not overlap,
+# or overlap little: 3x3/2) and the scatter backward (3x3/1, 1-D 5/1), at 1 and 2 threads, with
+# enough channels for full vectors plus a remainder, and with one image so that 2 threads split
+# the scatter into channel blocks.
+NHWC_TRAINING = [
+    ((9, 11), 2, 2, 0, 1, False),
+    ((9, 11), 2, 2, (0, 1, 0, 1), 1, False),
+    ((7, 9), 2, 2, 0, 1, True),
+    ((10, 12), (3, 2), (3, 2), (1, 0, 0, 1), 1, True),
+    ((11, 13), 3, 2, 1, 1, False),
+    ((11, 13), 3, 2, 1, 1, True),
+    ((9, 10), 3, 1, 1, 1, False),
+    ((9, 10), 2, 1, 0, 2, False),
+    ((13,), 3, 2, 1, 1, True),
+    ((13,), 5, 1, 2, 1, False),
+]
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+@pytest.mark.parametrize("batch", [1, 3])
+@pytest.mark.parametrize(("spatial", "kernel", "stride", "padding", "dilation", "ceil"),
+                         NHWC_TRAINING)
+def test_nhwc_training_path_matches_reference(
+    spatial: tuple[int, ...], kernel: Any, stride: Any, padding: Any, dilation: Any, ceil: bool,
+    batch: int, n_threads: int, threads: None,
+) -> None:
+    # Small integers (many ties) with +0 and -0 side by side, NaN, a plane of only -inf and one
+    # half -inf; gradients are small integers and ±0, so every sum is exact and the backward
+    # must match the reference bit for bit (a -0 gradient lands as +0, as 0 + -0 does).
+    cnnblocks.set_num_threads(n_threads)
+    rng = np.random.default_rng(sum(spatial) + batch)
+    channels = 37
+    x = rng.integers(-2, 3, (batch, channels, *spatial)).astype(np.float32)
+    zeros = x == 0
+    x[zeros] = np.where(rng.random(int(zeros.sum())) < 0.5, -0.0, 0.0)
+    x[0, 1].flat[rng.integers(0, x[0, 1].size, 4)] = np.nan
+    x[-1, 0] = -np.inf
+    x[-1, 2].flat[rng.integers(0, x[-1, 2].size, x[-1, 2].size // 2)] = -np.inf
+    args = (kernel, stride, padding, dilation, ceil)
+    g = pool_geometry(spatial, *args)
+    want_y, want_idx = reference.max_pool(x, *args)
+    arg, last = _in_layout(x, "nhwc")
+    y, idx = fast_pool.max_pool_forward(arg, g, last, True)
+    assert idx is not None
+    assert_array_equal(_to_nchw(y, last), want_y)
+    assert_array_equal(np.signbit(_to_nchw(y, last)), np.signbit(want_y))
+    assert_array_equal(_to_nchw(idx, last), want_idx)
+
+    grad_y = rng.integers(-2, 3, want_y.shape).astype(np.float32)
+    grad_y[grad_y == 0] = -0.0
+    gy_arg, _ = _in_layout(grad_y, "nhwc")
+    grad_x = _to_nchw(fast_pool.max_pool_backward(gy_arg, idx, g, last, arg.shape), last)
+    want_gx = reference.max_pool_backward(grad_y, x, *args)
+    assert_array_equal(grad_x, want_gx)
+    assert_array_equal(np.signbit(grad_x), np.signbit(want_gx))
+
+
 @pytest.mark.parametrize("layout", ["nchw", "nhwc"])
 def test_window_of_only_minus_inf_reports_its_first_real_cell(layout: str) -> None:
     # PyTorch starts every window at its first real cell; -inf never beats -inf, and the padding

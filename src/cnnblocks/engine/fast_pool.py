@@ -95,6 +95,36 @@ def _axis(geometry: PoolGeometry, i: int) -> _Axis:
     return _Axis(size, out, k, s, d, before, after, start, inside.sum(axis=1).astype(np.int64))
 
 
+@functools.lru_cache(maxsize=256)
+def _covering(g: PoolGeometry, i: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Windows containing each input position along axis ``i``, in increasing order.
+
+    Returns ``(windows, count)``: ``windows[p, :count[p]]`` are the outputs ``o`` with a tap
+    ``j`` at ``p = o·S - p1 + j·d`` (``0 <= j < k``); a position in no window has count 0.
+    """
+    axis = _axis(g, i)
+    window = np.repeat(np.arange(axis.out, dtype=np.int64), axis.kernel)
+    position = (
+        window * axis.stride - axis.pad_before
+        + np.tile(np.arange(axis.kernel, dtype=np.int64) * axis.dilation, axis.out)
+    )
+    inside = (position >= 0) & (position < axis.size)
+    window, position = window[inside], position[inside]
+    order = np.argsort(position, kind="stable")  # by position, windows still increasing
+    window, position = window[order], position[order]
+    count = np.bincount(position, minlength=axis.size).astype(np.int64)
+    slot = np.arange(position.size) - (np.cumsum(count) - count)[position]
+    windows = np.zeros((axis.size, max(int(count.max()), 1)), np.int64)
+    windows[position, slot] = window
+    return windows, count
+
+
+@functools.lru_cache(maxsize=256)
+def _mean_cover(g: PoolGeometry) -> float:
+    """Mean number of windows containing an input cell (1 or less when windows do not overlap)."""
+    return float(np.prod([_covering(g, i)[1].mean() for i in range(2)]))
+
+
 def _divisor(axis: _Axis, count_include_pad: bool, dtype: np.dtype[Any]) -> NDArray[Any]:
     """Per-axis divisor: taps inside [-p1, L + p2) with count_include_pad, else inside [0, L)."""
     if not count_include_pad:
@@ -244,6 +274,9 @@ def max_pool_forward(
         args = (rows.start, rows.count, g.dilation[0], cols.start, cols.count, g.dilation[1])
         if idx is None:
             parallel_for(k.max_fwd_nhwc, n * ho, xm.size, xm, y, *args)
+        elif xm.shape[1] * w < 2**31:
+            # int32 winners, widened once per output pixel (see max_idx_fwd_nhwc_i32)
+            parallel_for(k.max_idx_fwd_nhwc_i32, n * ho, xm.size, xm, y, idx, *args)
         else:
             parallel_for(k.max_idx_fwd_nhwc, n * ho, xm.size, xm, y, idx, *args)
     elif _is_global(g):
@@ -309,12 +342,26 @@ def max_pool_backward(
     h, w = g.input_size
     gx = _empty((n, c, h, w), grad_y.dtype, last)
     k = _kernels()
-    if last:
-        threads = cnnblocks_threads()
-        blocks = 1 if n >= 2 * threads else max(1, min(max(c // 16, 1), -(-2 * threads // n)))
+    if last and h * w < 2**31 and _mean_cover(g) <= 4:
+        # gather by input row: grad_x written once, in order, with no zeroing pass; its cost grows
+        # with the windows per cell (one check each), the scatter's does not. Measured at 1
+        # thread: 1.8-2.8x faster than the scatter for non-overlapping windows (2x2/2), 1.2-1.4x
+        # for 3x3/2 (2.25 windows per cell), 1.2x slower for 3x3/1 (7.8). Input rows are
+        # independent units for any batch. Relies on the forward's indices (inside their window)
         parallel_for(
-            k.max_bwd_nhwc, n * blocks, gx.size, gx.reshape(n, h * w, c),
-            gym.reshape(n, ho * wo, c), idx.reshape(n, ho * wo, c), blocks,
+            k.max_bwd_gather_nhwc, n * h, gx.size, gx, gym, idx, *_covering(g, 0),
+            *_covering(g, 1), grad_y.dtype.type(0),
+        )
+    elif last:
+        # one image per unit (race-free); (image, channel block) units only when there are
+        # fewer images than threads
+        threads = cnnblocks_threads()
+        blocks = 1 if n >= threads else max(1, min(max(c // 16, 1), -(-2 * threads // n)))
+        rows = _axis(g, 0)
+        row_end = np.maximum.accumulate(rows.start + (rows.count - 1) * g.dilation[0] + 1)
+        parallel_for(
+            k.max_bwd_scatter_nhwc, n * blocks, gx.size, gx.reshape(n, -1), gym.reshape(n, -1),
+            idx.reshape(n, -1), c, blocks, w, wo, row_end,
         )
     else:
         planes = n * c
