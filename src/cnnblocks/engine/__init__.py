@@ -12,7 +12,9 @@ the input in the caller's layout (``channels_last`` says which) and returns arra
 - :mod:`~cnnblocks.engine.numba_pool`, :mod:`~cnnblocks.engine.numba_pool3d` and
   :mod:`~cnnblocks.engine.numba_activations` are the kernels (numba, compiled at first use and
   cached on disk, see :mod:`~cnnblocks.engine._numba`);
-- :mod:`~cnnblocks.engine.numpy_pool` is the NumPy path (float16, integers).
+- :mod:`~cnnblocks.engine.numpy_pool` is the NumPy path (float16, integers);
+- :mod:`~cnnblocks.engine._layout` finds an array's memory layout (channels first or last) and
+  allocates outputs in it, for the pooling drivers at every rank.
 
 Importing this package does not import numba.
 """

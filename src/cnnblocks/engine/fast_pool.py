@@ -29,6 +29,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cnnblocks._threads import get_num_threads as cnnblocks_threads
+from cnnblocks.engine._layout import (
+    empty,
+    in_memory_layout,
+    memory_layout,
+    shape_first,
+    to_caller,
+)
 from cnnblocks.engine._numba import parallel_for
 from cnnblocks.shapes import PoolGeometry
 
@@ -192,12 +199,8 @@ def _is_global(g: PoolGeometry) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
-# Layouts
+# Layouts (the rank-generic helpers are in cnnblocks.engine._layout)
 # ---------------------------------------------------------------------------------------------
-
-_TO_LAST = (0, 2, 3, 1)  # NCHW -> NHWC axes
-_TO_FIRST = (0, 3, 1, 2)  # NHWC -> NCHW axes
-
 
 def _to_4d(a: np.ndarray, channels_last: bool) -> np.ndarray:
     """(N, C, L) -> (N, C, 1, L) and (N, L, C) -> (N, 1, L, C); 4-D arrays unchanged."""
@@ -212,46 +215,6 @@ def _from_4d(a: np.ndarray, channels_last: bool, ndim: int) -> np.ndarray:
     return a[:, :, 0, :] if not channels_last else a[:, 0, :, :]
 
 
-def _memory_layout(a: np.ndarray, channels_last: bool) -> tuple[np.ndarray, bool]:
-    """Return (array in C order of its memory layout, whether that layout is channels-last).
-
-    ``a`` is 4-D in the caller's layout. No copy when ``a`` is C-contiguous in either layout.
-    """
-    if a.flags.c_contiguous:
-        return a, channels_last
-    other = a.transpose(_TO_FIRST if channels_last else _TO_LAST)
-    if other.flags.c_contiguous:
-        return other, not channels_last
-    return np.ascontiguousarray(a), channels_last
-
-
-def _in_memory_layout(a: np.ndarray, caller_last: bool, memory_last: bool) -> np.ndarray:
-    """View (or, if needed, copy) ``a`` (caller's layout) as a C-contiguous memory-layout array."""
-    if caller_last != memory_last:
-        a = a.transpose(_TO_FIRST if caller_last else _TO_LAST)
-    return np.ascontiguousarray(a)
-
-
-def _to_caller(a: np.ndarray, caller_last: bool, memory_last: bool) -> np.ndarray:
-    if caller_last == memory_last:
-        return a
-    return a.transpose(_TO_LAST if caller_last else _TO_FIRST)
-
-
-def _empty(shape_first: tuple[int, ...], dtype: Any, memory_last: bool) -> np.ndarray:
-    """Uninitialised array for an NCHW shape, laid out NHWC if ``memory_last``."""
-    n, c, h, w = shape_first
-    return np.empty((n, h, w, c) if memory_last else (n, c, h, w), dtype)
-
-
-def _shape_first(a: np.ndarray, memory_last: bool) -> tuple[int, int, int, int]:
-    if memory_last:
-        n, h, w, c = a.shape
-    else:
-        n, c, h, w = a.shape
-    return n, c, h, w
-
-
 # ---------------------------------------------------------------------------------------------
 # Entry points (same signatures as cnnblocks.engine.pooling)
 # ---------------------------------------------------------------------------------------------
@@ -263,11 +226,11 @@ def max_pool_forward(
     """Max pooling; ``(y, int64 indices or None)`` in the caller's layout."""
     ndim = x.ndim
     g = _as_2d(geometry)
-    xm, last = _memory_layout(_to_4d(x, channels_last), channels_last)
-    n, c, _, w = _shape_first(xm, last)
+    xm, last = memory_layout(_to_4d(x, channels_last), channels_last)
+    n, c, _, w = shape_first(xm, last)
     ho, wo = g.output_size
-    y = _empty((n, c, ho, wo), x.dtype, last)
-    idx = _empty((n, c, ho, wo), np.int64, last) if with_indices else None
+    y = empty((n, c, ho, wo), x.dtype, last)
+    idx = empty((n, c, ho, wo), np.int64, last) if with_indices else None
     k = _kernels()
     rows, cols = _axis(g, 0), _axis(g, 1)
     if last:
@@ -318,10 +281,10 @@ def max_pool_forward(
                 k.max_idx_fwd_nchw, planes, xm.size, x3, y3, idx.reshape(planes, ho, wo),
                 -np.inf, *_phased_rows(g, rows), *_scratch_row(g),
             )
-    y_out = _from_4d(_to_caller(y, channels_last, last), channels_last, ndim)
+    y_out = _from_4d(to_caller(y, channels_last, last), channels_last, ndim)
     if idx is None:
         return y_out, None
-    return y_out, _from_4d(_to_caller(idx, channels_last, last), channels_last, ndim)
+    return y_out, _from_4d(to_caller(idx, channels_last, last), channels_last, ndim)
 
 
 def max_pool_backward(
@@ -334,13 +297,13 @@ def max_pool_backward(
     """Scatter ``grad_y`` to the argmax ``indices``; returns grad_x in the caller's layout."""
     ndim = grad_y.ndim
     g = _as_2d(geometry)
-    gym, last = _memory_layout(_to_4d(grad_y, channels_last), channels_last)
-    idx = _in_memory_layout(_to_4d(indices, channels_last), channels_last, last)
+    gym, last = memory_layout(_to_4d(grad_y, channels_last), channels_last)
+    idx = in_memory_layout(_to_4d(indices, channels_last), channels_last, last)
     if idx.dtype != np.int64:
         idx = idx.astype(np.int64)
-    n, c, ho, wo = _shape_first(gym, last)
+    n, c, ho, wo = shape_first(gym, last)
     h, w = g.input_size
-    gx = _empty((n, c, h, w), grad_y.dtype, last)
+    gx = empty((n, c, h, w), grad_y.dtype, last)
     k = _kernels()
     if last and h * w < 2**31 and _mean_cover(g) <= 4:
         # gather by input row: grad_x written once, in order, with no zeroing pass; its cost grows
@@ -369,7 +332,7 @@ def max_pool_backward(
             k.max_bwd_nchw, planes, gx.size, gx.reshape(planes, h * w),
             gym.reshape(planes, ho * wo), idx.reshape(planes, ho * wo),
         )
-    return _from_4d(_to_caller(gx, channels_last, last), channels_last, ndim)
+    return _from_4d(to_caller(gx, channels_last, last), channels_last, ndim)
 
 
 @functools.lru_cache(maxsize=256)
@@ -396,10 +359,10 @@ def avg_pool_forward(
     """Average pooling in the caller's layout."""
     ndim = x.ndim
     g = _as_2d(geometry)
-    xm, last = _memory_layout(_to_4d(x, channels_last), channels_last)
-    n, c, h, w = _shape_first(xm, last)
+    xm, last = memory_layout(_to_4d(x, channels_last), channels_last)
+    n, c, h, w = shape_first(xm, last)
     ho, wo = g.output_size
-    y = _empty((n, c, ho, wo), x.dtype, last)
+    y = empty((n, c, ho, wo), x.dtype, last)
     k = _kernels()
     rows, cols = _axis(g, 0), _axis(g, 1)
     div_h, div_w = _divisors(g, count_include_pad, divisor_override, x.dtype)
@@ -420,7 +383,7 @@ def avg_pool_forward(
             k.avg_fwd_nchw, planes, xm.size, xm.reshape(planes, h, w), y.reshape(planes, ho, wo),
             rows.start, rows.count, g.dilation[0], *_padded_row(g), div_h, div_w,
         )
-    return _from_4d(_to_caller(y, channels_last, last), channels_last, ndim)
+    return _from_4d(to_caller(y, channels_last, last), channels_last, ndim)
 
 
 def global_avg_forward_nchw(x: np.ndarray) -> np.ndarray | None:
@@ -453,10 +416,10 @@ def avg_pool_backward(
     """Gradient of average pooling with respect to its input, in the caller's layout."""
     ndim = grad_y.ndim
     g = _as_2d(geometry)
-    gym, last = _memory_layout(_to_4d(grad_y, channels_last), channels_last)
-    n, c, ho, wo = _shape_first(gym, last)
+    gym, last = memory_layout(_to_4d(grad_y, channels_last), channels_last)
+    n, c, ho, wo = shape_first(gym, last)
     h, w = g.input_size
-    gx = _empty((n, c, h, w), grad_y.dtype, last)
+    gx = empty((n, c, h, w), grad_y.dtype, last)
     k = _kernels()
     rows = _axis(g, 0)
     div_h, div_w = _divisors(g, count_include_pad, divisor_override, grad_y.dtype)
@@ -478,4 +441,4 @@ def avg_pool_backward(
             k.avg_bwd_nchw, planes, gx.size, gx.reshape(planes, h, w), gym.reshape(planes, ho, wo),
             rows.start, rows.count, dh, *_padded_row(g), div_h, div_w,
         )
-    return _from_4d(_to_caller(gx, channels_last, last), channels_last, ndim)
+    return _from_4d(to_caller(gx, channels_last, last), channels_last, ndim)

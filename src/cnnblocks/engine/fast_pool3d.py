@@ -46,6 +46,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cnnblocks._threads import get_num_threads as cnnblocks_threads
+from cnnblocks.engine._layout import (
+    empty,
+    in_memory_layout,
+    memory_layout,
+    shape_first,
+    to_caller,
+)
 from cnnblocks.engine._numba import parallel_for
 from cnnblocks.engine.fast_pool import _axis, _divisor
 from cnnblocks.shapes import PoolGeometry
@@ -164,55 +171,7 @@ def _window_args(g: PoolGeometry) -> tuple[Any, ...]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Layouts
-# ---------------------------------------------------------------------------------------------
-
-_TO_LAST = (0, 2, 3, 4, 1)  # NCDHW -> NDHWC axes
-_TO_FIRST = (0, 4, 1, 2, 3)  # NDHWC -> NCDHW axes
-
-
-def _memory_layout(a: np.ndarray, channels_last: bool) -> tuple[np.ndarray, bool]:
-    """Return (array in C order of its memory layout, whether that layout is channels-last).
-
-    No copy when ``a`` is C-contiguous in either layout.
-    """
-    if a.flags.c_contiguous:
-        return a, channels_last
-    other = a.transpose(_TO_FIRST if channels_last else _TO_LAST)
-    if other.flags.c_contiguous:
-        return other, not channels_last
-    return np.ascontiguousarray(a), channels_last
-
-
-def _in_memory_layout(a: np.ndarray, caller_last: bool, memory_last: bool) -> np.ndarray:
-    """View (or, if needed, copy) ``a`` (caller's layout) as a C-contiguous memory-layout array."""
-    if caller_last != memory_last:
-        a = a.transpose(_TO_FIRST if caller_last else _TO_LAST)
-    return np.ascontiguousarray(a)
-
-
-def _to_caller(a: np.ndarray, caller_last: bool, memory_last: bool) -> np.ndarray:
-    if caller_last == memory_last:
-        return a
-    return a.transpose(_TO_LAST if caller_last else _TO_FIRST)
-
-
-def _empty(shape_first: tuple[int, ...], dtype: Any, memory_last: bool) -> np.ndarray:
-    """Uninitialised array for an NCDHW shape, laid out NDHWC if ``memory_last``."""
-    n, c, d, h, w = shape_first
-    return np.empty((n, d, h, w, c) if memory_last else (n, c, d, h, w), dtype)
-
-
-def _shape_first(a: np.ndarray, memory_last: bool) -> tuple[int, int, int, int, int]:
-    if memory_last:
-        n, d, h, w, c = a.shape
-    else:
-        n, c, d, h, w = a.shape
-    return n, c, d, h, w
-
-
-# ---------------------------------------------------------------------------------------------
-# Entry points (same signatures as cnnblocks.engine.pooling)
+# Entry points (same signatures as cnnblocks.engine.pooling; layouts: cnnblocks.engine._layout)
 # ---------------------------------------------------------------------------------------------
 
 
@@ -221,11 +180,11 @@ def max_pool_forward(
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Max pooling; ``(y, int64 indices or None)`` in the caller's layout."""
     g = geometry
-    xm, last = _memory_layout(x, channels_last)
-    n, c, d, h, w = _shape_first(xm, last)
+    xm, last = memory_layout(x, channels_last)
+    n, c, d, h, w = shape_first(xm, last)
     do, ho, wo = g.output_size
-    y = _empty((n, c, do, ho, wo), x.dtype, last)
-    idx = _empty((n, c, do, ho, wo), np.int64, last) if with_indices else None
+    y = empty((n, c, do, ho, wo), x.dtype, last)
+    idx = empty((n, c, do, ho, wo), np.int64, last) if with_indices else None
     k = _kernels()
     window = _window_args(g)
     if last:
@@ -264,8 +223,8 @@ def max_pool_forward(
                 idx.reshape(planes, do, ho, wo), -np.inf, *window, _axis(g, 2).start,
                 g.kernel_size[1], g.stride[2], g.padding[2][0], *_w_taps(g), _tap_offsets(g),
             )
-    y_out = _to_caller(y, channels_last, last)
-    return y_out, None if idx is None else _to_caller(idx, channels_last, last)
+    y_out = to_caller(y, channels_last, last)
+    return y_out, None if idx is None else to_caller(idx, channels_last, last)
 
 
 def max_pool_backward(
@@ -276,13 +235,13 @@ def max_pool_backward(
     input_shape: tuple[int, ...],
 ) -> np.ndarray:
     """Scatter ``grad_y`` to the argmax ``indices``; returns grad_x in the caller's layout."""
-    gym, last = _memory_layout(grad_y, channels_last)
-    idx = _in_memory_layout(indices, channels_last, last)
+    gym, last = memory_layout(grad_y, channels_last)
+    idx = in_memory_layout(indices, channels_last, last)
     if idx.dtype != np.int64:
         idx = idx.astype(np.int64)
-    n, c, do, ho, wo = _shape_first(gym, last)
+    n, c, do, ho, wo = shape_first(gym, last)
     d, h, w = geometry.input_size
-    gx = _empty((n, c, d, h, w), grad_y.dtype, last)
+    gx = empty((n, c, d, h, w), grad_y.dtype, last)
     k = _kernels_2d()
     k3 = _kernels()
     volume, outs = d * h * w, do * ho * wo
@@ -313,7 +272,7 @@ def max_pool_backward(
             k.max_bwd_nchw, planes, gx.size, gx.reshape(planes, volume),
             gym.reshape(planes, outs), idx.reshape(planes, outs),
         )
-    return _to_caller(gx, channels_last, last)
+    return to_caller(gx, channels_last, last)
 
 
 def avg_pool_forward(
@@ -325,10 +284,10 @@ def avg_pool_forward(
 ) -> np.ndarray:
     """Average pooling in the caller's layout."""
     g = geometry
-    xm, last = _memory_layout(x, channels_last)
-    n, c, d, h, w = _shape_first(xm, last)
+    xm, last = memory_layout(x, channels_last)
+    n, c, d, h, w = shape_first(xm, last)
     do, ho, wo = g.output_size
-    y = _empty((n, c, do, ho, wo), x.dtype, last)
+    y = empty((n, c, do, ho, wo), x.dtype, last)
     k = _kernels()
     divs = _divisors(g, count_include_pad, divisor_override, x.dtype)
     window = _window_args(g)
@@ -351,7 +310,7 @@ def avg_pool_forward(
             k.avg_fwd_ncdhw, planes * do * ho, xm.size, xm.reshape(planes, d, h, w),
             y.reshape(planes, do, ho, wo), *window, *_padded_w(g), *divs,
         )
-    return _to_caller(y, channels_last, last)
+    return to_caller(y, channels_last, last)
 
 
 def avg_pool_backward(
@@ -364,10 +323,10 @@ def avg_pool_backward(
 ) -> np.ndarray:
     """Gradient of average pooling with respect to its input, in the caller's layout."""
     g = geometry
-    gym, last = _memory_layout(grad_y, channels_last)
-    n, c, do, ho, wo = _shape_first(gym, last)
+    gym, last = memory_layout(grad_y, channels_last)
+    n, c, do, ho, wo = shape_first(gym, last)
     d, h, w = g.input_size
-    gx = _empty((n, c, d, h, w), grad_y.dtype, last)
+    gx = empty((n, c, d, h, w), grad_y.dtype, last)
     k = _kernels()
     divs = _divisors(g, count_include_pad, divisor_override, grad_y.dtype)
     if last:
@@ -390,4 +349,4 @@ def avg_pool_backward(
             k.avg_bwd_ncdhw, planes, gx.size, gx.reshape(planes, d, h, w),
             gym.reshape(planes, do, ho, wo), *_window_args(g), *_padded_w(g), *divs,
         )
-    return _to_caller(gx, channels_last, last)
+    return to_caller(gx, channels_last, last)

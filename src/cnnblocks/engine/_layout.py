@@ -1,0 +1,66 @@
+"""Memory layouts for the compiled pooling drivers, at any spatial rank.
+
+The kernels want C-contiguous arrays in the layout the *memory* has: channels first (N, C, ...)
+or channels last (N, ..., C). A caller's array may be declared in one layout and stored in the
+other (PyTorch's ``channels_last``: ``x_nhwc.transpose(0, 3, 1, 2)``); these helpers find the
+memory layout without copying, allocate outputs in it, and hand results back as views in the
+caller's layout. Shapes are spoken of channels first: ``(N, C, *spatial)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["empty", "in_memory_layout", "memory_layout", "shape_first", "to_caller"]
+
+
+def _to_last(ndim: int) -> tuple[int, ...]:
+    """Axes taking (N, C, *spatial) to (N, *spatial, C)."""
+    return (0, *range(2, ndim), 1)
+
+
+def _to_first(ndim: int) -> tuple[int, ...]:
+    """Axes taking (N, *spatial, C) to (N, C, *spatial)."""
+    return (0, ndim - 1, *range(1, ndim - 1))
+
+
+def memory_layout(a: np.ndarray, channels_last: bool) -> tuple[np.ndarray, bool]:
+    """Return (array in C order of its memory layout, whether that layout is channels-last).
+
+    ``a`` is in the caller's layout. No copy when ``a`` is C-contiguous in either layout.
+    """
+    if a.flags.c_contiguous:
+        return a, channels_last
+    other = a.transpose(_to_first(a.ndim) if channels_last else _to_last(a.ndim))
+    if other.flags.c_contiguous:
+        return other, not channels_last
+    return np.ascontiguousarray(a), channels_last
+
+
+def in_memory_layout(a: np.ndarray, caller_last: bool, memory_last: bool) -> np.ndarray:
+    """View (or, if needed, copy) ``a`` (caller's layout) as a C-contiguous memory-layout array."""
+    if caller_last != memory_last:
+        a = a.transpose(_to_first(a.ndim) if caller_last else _to_last(a.ndim))
+    return np.ascontiguousarray(a)
+
+
+def to_caller(a: np.ndarray, caller_last: bool, memory_last: bool) -> np.ndarray:
+    """``a`` (memory layout) as a view in the caller's layout."""
+    if caller_last == memory_last:
+        return a
+    return a.transpose(_to_last(a.ndim) if caller_last else _to_first(a.ndim))
+
+
+def empty(shape_first: tuple[int, ...], dtype: Any, memory_last: bool) -> np.ndarray:
+    """Uninitialised array for a channels-first shape, laid out channels-last if ``memory_last``."""
+    n, c, *spatial = shape_first
+    return np.empty((n, *spatial, c) if memory_last else (n, c, *spatial), dtype)
+
+
+def shape_first(a: np.ndarray, memory_last: bool) -> tuple[int, ...]:
+    """The channels-first shape ``(N, C, *spatial)`` of an array in its memory layout."""
+    if memory_last:
+        return (a.shape[0], a.shape[-1], *a.shape[1:-1])
+    return tuple(a.shape)
