@@ -104,7 +104,10 @@ def test_max_pool_nan_matches_torch(seed: int) -> None:
 @pytest.mark.parametrize(
     ("spatial", "out"),
     [((10,), (4,)), ((3,), (5,)), ((7, 5), (3, 2)), ((4, 6), (5, 4)), ((5, 4, 3), (2, 3, 2)),
-     ((9, 9), (4, 7)), ((6, 5, 4), (4, 5, 6))],
+     ((9, 9), (4, 7)), ((6, 5, 4), (4, 5, 6)),
+     # sizes that divide: equal bins, run as ordinary k/k pooling on the compiled kernels
+     ((8,), (4,)), ((14, 14), (7, 7)), ((12, 10), (3, 5)), ((7, 7), (1, 1)),
+     ((6, 4, 8), (3, 2, 4))],
 )
 def test_adaptive_matches_torch(spatial: tuple[int, ...], out: tuple[int, ...]) -> None:
     torch = _torch()
@@ -189,3 +192,35 @@ def test_global_pools_match_torch() -> None:
                     rtol=1e-12)
     assert_array_equal(F.global_max_pool(x),
                        torch.nn.functional.adaptive_max_pool2d(xt, 1).numpy())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(("spatial", "out"), [((14, 14), (7, 7)), ((6, 4, 8), (3, 2, 4))])
+def test_adaptive_equal_bins_channels_last_matches_torch(
+    spatial: tuple[int, ...], out: tuple[int, ...], dtype: type
+) -> None:
+    torch = _torch()
+    rank = len(spatial)
+    rng = np.random.default_rng(7)
+    x = rng.integers(-3, 4, (2, 5, *spatial)).astype(dtype)  # ties
+    x.reshape(-1)[::13] = np.nan
+    to_last = (0, *range(2, x.ndim), 1)
+    to_first = (0, x.ndim - 1, *range(1, x.ndim - 1))
+    x_last = np.ascontiguousarray(x.transpose(to_last))
+    yt, it = getattr(torch.nn.functional, f"adaptive_max_pool{rank}d")(
+        torch.tensor(x), out, return_indices=True)
+    y, idx = F.adaptive_max_pool(x_last, out, return_indices=True, data_format="NHWC")
+    assert_array_equal(y.transpose(to_first), yt.numpy())
+    assert_array_equal(idx.transpose(to_first), it.numpy())
+    z = tie_free(rng, x.shape).astype(dtype)
+    g = rng.standard_normal((2, 5, *out)).astype(dtype)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for name, fwd in [("max", F.adaptive_max_pool_forward), ("avg", F.adaptive_avg_pool_forward)]:
+        zt = torch.tensor(z, requires_grad=True)
+        yt = getattr(torch.nn.functional, f"adaptive_{name}_pool{rank}d")(zt, out)
+        yt.backward(torch.tensor(g))
+        y, ctx = fwd(np.ascontiguousarray(z.transpose(to_last)), out, data_format="NHWC")
+        assert y.dtype == dtype
+        assert_allclose(y.transpose(to_first), yt.detach().numpy(), rtol=tol, atol=tol)
+        grad = ctx.backward(np.ascontiguousarray(g.transpose(to_last)))
+        assert_allclose(grad.transpose(to_first), zt.grad.numpy(), rtol=tol, atol=tol)

@@ -20,6 +20,7 @@ from cnnblocks.shapes import PoolGeometry, pool_geometry
 __all__ = [
     "avg_pool_backward",
     "avg_pool_forward",
+    "compiled",
     "global_avg_pool_backward",
     "global_avg_pool_forward",
     "max_pool_backward",
@@ -27,6 +28,11 @@ __all__ = [
     "plane_positions",
     "scatter_add_to_planes",
 ]
+
+
+def compiled(x: np.ndarray, geometry: PoolGeometry) -> bool:
+    """Whether the compiled kernels (not the NumPy path) run this input and window."""
+    return fast_pool.supports(x, geometry) or fast_pool3d.supports(x, geometry)
 
 
 def max_pool_forward(
