@@ -87,6 +87,27 @@ def test_sigmoid_special_values(dtype: Any) -> None:
     assert np.isnan(d[4])
 
 
+@pytest.mark.parametrize("slope", [0.01, -0.5, 3.0])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", SIZES)
+def test_leaky_relu_and_backward_match_numpy_exactly(dtype: Any, n: int, slope: float) -> None:
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(n).astype(dtype)
+    x[:5] = [0.0, -0.0, np.nan, np.inf, -np.inf]
+    a = dtype(slope)
+    y = fa.leaky_relu(x, slope)
+    assert y is not None
+    assert_array_equal(y, np.where(x > 0, x, x * a))  # NaN stays NaN (x*a)
+    assert_array_equal(np.signbit(y), np.signbit(np.where(x > 0, x, x * a)))
+    d = fa.leaky_relu_grad(x, slope)
+    assert d is not None
+    assert_array_equal(d, np.where(x > 0, dtype(1), a))  # leaky'(0) = slope; NaN: slope
+    g = rng.standard_normal(n).astype(dtype)
+    gx = fa.leaky_relu_backward(g, x, slope)
+    assert gx is not None
+    assert_array_equal(gx, np.where(x > 0, dtype(1), a) * g)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("n", SIZES)
 def test_relu_and_backward_match_numpy_exactly(dtype: Any, n: int) -> None:

@@ -20,6 +20,9 @@ from cnnblocks.engine._numba import SERIAL_BELOW, parallel_for
 
 __all__ = [
     "PARALLEL_MIN",
+    "leaky_relu",
+    "leaky_relu_backward",
+    "leaky_relu_grad",
     "relu",
     "relu_backward",
     "relu_grad",
@@ -137,4 +140,39 @@ def relu_backward(grad_y: np.ndarray, y: np.ndarray) -> np.ndarray | None:
         return None
     gx, gf, yf, gxf = arrays
     parallel_for(_kernels().relu_backward, yf.size, yf.size, gf, yf, gxf, y.dtype.type(0))
+    return gx
+
+
+def leaky_relu(x: np.ndarray, slope: float) -> np.ndarray | None:
+    """x where x > 0, else ``slope · x`` (slope rounded to x's dtype), or None."""
+    arrays = _unary(x)
+    if arrays is None:
+        return None
+    y, xf, yf = arrays
+    t = x.dtype.type
+    parallel_for(_kernels().leaky_relu, xf.size, xf.size, xf, yf, t(0), t(slope))
+    return y
+
+
+def leaky_relu_grad(x: np.ndarray, slope: float) -> np.ndarray | None:
+    """1 where x > 0, else ``slope``, in x's dtype, or None."""
+    arrays = _unary(x)
+    if arrays is None:
+        return None
+    y, xf, yf = arrays
+    t = x.dtype.type
+    parallel_for(_kernels().leaky_relu_grad, xf.size, xf.size, xf, yf, t(0), t(1), t(slope))
+    return y
+
+
+def leaky_relu_backward(grad_y: np.ndarray, x: np.ndarray, slope: float) -> np.ndarray | None:
+    """``grad_y · leaky_relu'(x)`` from the saved input ``x``, or None."""
+    arrays = _binary(grad_y, x)
+    if arrays is None:
+        return None
+    gx, gf, xf, gxf = arrays
+    t = x.dtype.type
+    parallel_for(
+        _kernels().leaky_relu_backward, xf.size, xf.size, gf, xf, gxf, t(0), t(1), t(slope)
+    )
     return gx
