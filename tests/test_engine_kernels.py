@@ -87,6 +87,29 @@ def test_sigmoid_special_values(dtype: Any) -> None:
     assert np.isnan(d[4])
 
 
+@pytest.mark.parametrize("theta", [1.0, -0.5, 0.0, 1.0000000001])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", SIZES)
+def test_thresholded_relu_and_backward_match_numpy_exactly(
+    dtype: Any, n: int, theta: float
+) -> None:
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal(n).astype(dtype)
+    x[:6] = [0.0, -0.0, np.nan, np.inf, -np.inf, theta]
+    kept = ~(x <= theta)  # NumPy compares in x's dtype (θ rounded to it); NaN is kept
+    y = fa.thresholded_relu(x, theta)
+    assert y is not None
+    assert_array_equal(y, np.where(kept, x, 0))
+    assert not np.signbit(y[~kept]).any()  # the zeros are +0
+    d = fa.thresholded_relu_grad(x, theta)
+    assert d is not None
+    assert_array_equal(d, kept.astype(dtype))
+    g = rng.standard_normal(n).astype(dtype)
+    gx = fa.thresholded_relu_backward(g, x, theta)
+    assert gx is not None
+    assert_array_equal(gx, np.where(kept, g, 0))
+
+
 @pytest.mark.parametrize("slope", [0.01, -0.5, 3.0])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("n", SIZES)

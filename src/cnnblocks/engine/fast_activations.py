@@ -29,6 +29,9 @@ __all__ = [
     "sigmoid",
     "sigmoid_backward",
     "sigmoid_grad",
+    "thresholded_relu",
+    "thresholded_relu_backward",
+    "thresholded_relu_grad",
 ]
 
 PARALLEL_MIN = SERIAL_BELOW
@@ -174,5 +177,42 @@ def leaky_relu_backward(grad_y: np.ndarray, x: np.ndarray, slope: float) -> np.n
     t = x.dtype.type
     parallel_for(
         _kernels().leaky_relu_backward, xf.size, xf.size, gf, xf, gxf, t(0), t(1), t(slope)
+    )
+    return gx
+
+
+def thresholded_relu(x: np.ndarray, theta: float) -> np.ndarray | None:
+    """0 where x <= θ (θ rounded to x's dtype, as NumPy compares), else x; or None."""
+    arrays = _unary(x)
+    if arrays is None:
+        return None
+    y, xf, yf = arrays
+    t = x.dtype.type
+    parallel_for(_kernels().thresholded_relu, xf.size, xf.size, xf, yf, t(0), t(theta))
+    return y
+
+
+def thresholded_relu_grad(x: np.ndarray, theta: float) -> np.ndarray | None:
+    """0 where x <= θ, else 1, in x's dtype; or None."""
+    arrays = _unary(x)
+    if arrays is None:
+        return None
+    y, xf, yf = arrays
+    t = x.dtype.type
+    parallel_for(_kernels().thresholded_relu_grad, xf.size, xf.size, xf, yf, t(0), t(1), t(theta))
+    return y
+
+
+def thresholded_relu_backward(
+    grad_y: np.ndarray, x: np.ndarray, theta: float
+) -> np.ndarray | None:
+    """0 where the saved input x <= θ, else ``grad_y``; or None."""
+    arrays = _binary(grad_y, x)
+    if arrays is None:
+        return None
+    gx, gf, xf, gxf = arrays
+    t = x.dtype.type
+    parallel_for(
+        _kernels().thresholded_relu_backward, xf.size, xf.size, gf, xf, gxf, t(0), t(theta)
     )
     return gx

@@ -40,6 +40,9 @@ __all__ = [
     "sigmoid_f64",
     "sigmoid_grad_f32",
     "sigmoid_grad_f64",
+    "thresholded_relu",
+    "thresholded_relu_backward",
+    "thresholded_relu_grad",
 ]
 
 Array = Any
@@ -281,3 +284,39 @@ def leaky_relu_backward(
     for i in range(hi - lo):
         d = one if xs[i] > zero else slope
         out[i] = d * gs[i]
+
+
+# --- thresholded relu -----------------------------------------------------------------------
+# ``x <= θ ? 0 : ...`` as in the NumPy path and PyTorch's threshold: NaN takes the else branch.
+
+
+@kernel()
+def thresholded_relu(
+    lo: int, hi: int, x: Array, y: Array, zero: Any, theta: Any
+) -> None:  # pragma: no cover - compiled
+    """y = 0 where x <= θ, else x."""
+    xs, ys = x[lo:hi], y[lo:hi]
+    for i in range(hi - lo):
+        v = xs[i]
+        ys[i] = zero if v <= theta else v
+
+
+@kernel()
+def thresholded_relu_grad(
+    lo: int, hi: int, x: Array, y: Array, zero: Any, one: Any, theta: Any
+) -> None:  # pragma: no cover - compiled
+    """y = 0 where x <= θ, else 1."""
+    xs, ys = x[lo:hi], y[lo:hi]
+    for i in range(hi - lo):
+        ys[i] = zero if xs[i] <= theta else one
+
+
+@kernel()
+def thresholded_relu_backward(
+    lo: int, hi: int, grad_y: Array, x: Array, grad_x: Array, zero: Any, theta: Any
+) -> None:  # pragma: no cover - compiled
+    """grad_x = 0 where x <= θ, else grad_y."""
+    gs, xs, out = grad_y[lo:hi], x[lo:hi], grad_x[lo:hi]
+    for i in range(hi - lo):
+        g = gs[i]  # loaded unconditionally: a branch-free select
+        out[i] = zero if xs[i] <= theta else g

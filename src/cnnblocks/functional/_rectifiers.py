@@ -420,6 +420,14 @@ def _theta(theta: Any, func: str) -> float:
     return check_real(theta, func=func, name="theta")
 
 
+def _thresholded_relu(xw: np.ndarray, theta: float) -> np.ndarray:
+    fast = fast_activations.thresholded_relu(xw, theta)  # the same values in one compiled pass
+    if fast is not None:
+        return fast
+    out: np.ndarray = np.where(xw <= theta, 0, xw)
+    return out
+
+
 def thresholded_relu(x: Any, theta: float = 1.0) -> np.ndarray:
     """Thresholded ReLU: ``x`` where it exceeds ``θ``, else 0 (ONNX's ThresholdedRelu, ``alpha=θ``).
 
@@ -438,8 +446,7 @@ def thresholded_relu(x: Any, theta: float = 1.0) -> np.ndarray:
     """
     x = float_input(x, "thresholded_relu")
     theta = _theta(theta, "thresholded_relu")
-    xw = working(x)
-    return finish(np.where(xw <= theta, 0, xw), x)
+    return finish(_thresholded_relu(working(x), theta), x)
 
 
 def thresholded_relu_grad(x: Any, theta: float = 1.0) -> np.ndarray:
@@ -452,6 +459,9 @@ def thresholded_relu_grad(x: Any, theta: float = 1.0) -> np.ndarray:
     """
     x = float_input(x, "thresholded_relu_grad")
     theta = _theta(theta, "thresholded_relu_grad")
+    fast = fast_activations.thresholded_relu_grad(x, theta)
+    if fast is not None:
+        return fast
     return _mask_as(~(working(x) <= theta), x)
 
 
@@ -459,8 +469,7 @@ def thresholded_relu_forward(x: Any, theta: float = 1.0) -> tuple[np.ndarray, Co
     """:func:`thresholded_relu` with the context for :func:`thresholded_relu_backward`."""
     x = float_input(x, "thresholded_relu_forward")
     theta = _theta(theta, "thresholded_relu_forward")
-    xw = working(x)
-    y = finish(np.where(xw <= theta, 0, xw), x)
+    y = finish(_thresholded_relu(working(x), theta), x)
     return y, Context("thresholded_relu", thresholded_relu_backward, {"x": x, "theta": theta})
 
 
@@ -469,6 +478,9 @@ def thresholded_relu_backward(grad_y: Any, ctx: Context) -> np.ndarray:
     check_context(ctx, "thresholded_relu", "thresholded_relu_backward")
     x = ctx.saved["x"]
     g = check_grad_output(grad_y, x.shape, "thresholded_relu_backward")
+    fast = fast_activations.thresholded_relu_backward(g, x, ctx.saved["theta"])
+    if fast is not None:
+        return fast
     return _select_grad(~(working(x) <= ctx.saved["theta"]), g)
 
 
