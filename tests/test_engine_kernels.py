@@ -87,6 +87,31 @@ def test_sigmoid_special_values(dtype: Any) -> None:
     assert np.isnan(d[4])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", SIZES)
+def test_hardswish_and_backward_match_numpy_exactly(dtype: Any, n: int) -> None:
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal(n) * 4).astype(dtype)
+    big = np.finfo(dtype).max
+    x[:12] = [0.0, -0.0, np.nan, np.inf, -np.inf, 3.0, -3.0, big, -big,
+              np.nextafter(dtype(3), dtype(0)), np.nextafter(dtype(-3), dtype(0)), -1e-30]
+    y = fa.hardswish(x)
+    assert y is not None
+    with np.errstate(over="ignore"):
+        want = np.clip(x + dtype(3), 0, 6) / dtype(6) * np.maximum(x, -big)
+    assert_array_equal(y, want)
+    assert_array_equal(np.signbit(y), np.signbit(want))
+    want_d = np.where(x <= -3, dtype(0), x / dtype(3) + dtype(0.5))
+    want_d = np.where(x < 3, want_d, dtype(1))  # 1 at x >= 3 and at NaN (PyTorch)
+    d = fa.hardswish_grad(x)
+    assert d is not None
+    assert_array_equal(d, want_d)
+    g = rng.standard_normal(n).astype(dtype)
+    gx = fa.hardswish_backward(g, x)
+    assert gx is not None
+    assert_array_equal(gx, want_d * g)
+
+
 @pytest.mark.parametrize("theta", [1.0, -0.5, 0.0, 1.0000000001])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("n", SIZES)

@@ -20,6 +20,9 @@ from cnnblocks.engine._numba import SERIAL_BELOW, parallel_for
 
 __all__ = [
     "PARALLEL_MIN",
+    "hardswish",
+    "hardswish_backward",
+    "hardswish_grad",
     "leaky_relu",
     "leaky_relu_backward",
     "leaky_relu_grad",
@@ -214,5 +217,43 @@ def thresholded_relu_backward(
     t = x.dtype.type
     parallel_for(
         _kernels().thresholded_relu_backward, xf.size, xf.size, gf, xf, gxf, t(0), t(theta)
+    )
+    return gx
+
+
+def hardswish(x: np.ndarray) -> np.ndarray | None:
+    """x · relu6(x + 3) / 6 (−inf gives 0), or None."""
+    arrays = _unary(x)
+    if arrays is None:
+        return None
+    y, xf, yf = arrays
+    t = x.dtype.type
+    lowest = t(-np.finfo(x.dtype).max)
+    parallel_for(_kernels().hardswish, xf.size, xf.size, xf, yf, t(0), t(3), t(6), lowest)
+    return y
+
+
+def hardswish_grad(x: np.ndarray) -> np.ndarray | None:
+    """hardswish'(x) in x's dtype, or None."""
+    arrays = _unary(x)
+    if arrays is None:
+        return None
+    y, xf, yf = arrays
+    t = x.dtype.type
+    parallel_for(
+        _kernels().hardswish_grad, xf.size, xf.size, xf, yf, t(0), t(1), t(0.5), t(3)
+    )
+    return y
+
+
+def hardswish_backward(grad_y: np.ndarray, x: np.ndarray) -> np.ndarray | None:
+    """``grad_y · hardswish'(x)`` from the saved input ``x``, or None."""
+    arrays = _binary(grad_y, x)
+    if arrays is None:
+        return None
+    gx, gf, xf, gxf = arrays
+    t = x.dtype.type
+    parallel_for(
+        _kernels().hardswish_backward, xf.size, xf.size, gf, xf, gxf, t(0), t(1), t(0.5), t(3)
     )
     return gx

@@ -29,6 +29,9 @@ import numpy as np
 from cnnblocks.engine._numba import jit, kernel, numba_module
 
 __all__ = [
+    "hardswish",
+    "hardswish_backward",
+    "hardswish_grad",
     "leaky_relu",
     "leaky_relu_backward",
     "leaky_relu_grad",
@@ -320,3 +323,48 @@ def thresholded_relu_backward(
     for i in range(hi - lo):
         g = gs[i]  # loaded unconditionally: a branch-free select
         out[i] = zero if xs[i] <= theta else g
+
+
+# --- hardswish ------------------------------------------------------------------------------
+# The NumPy path's operations in its order: r = clip(x + 3, 0, 6) / 6, times max(x, -max_float)
+# (so -inf gives the limit 0); f' = x/3 + 1/2 inside, 0 at x <= -3, 1 at x >= 3 and at NaN.
+
+
+@kernel()
+def hardswish(
+    lo: int, hi: int, x: Array, y: Array, zero: Any, three: Any, six: Any, lowest: Any
+) -> None:  # pragma: no cover - compiled
+    """y = x · relu6(x + 3) / 6."""
+    xs, ys = x[lo:hi], y[lo:hi]
+    for i in range(hi - lo):
+        v = xs[i]
+        r = np.minimum(np.maximum(v + three, zero), six) / six
+        ys[i] = r * np.maximum(v, lowest)
+
+
+@kernel()
+def hardswish_grad(
+    lo: int, hi: int, x: Array, y: Array, zero: Any, one: Any, half: Any, three: Any
+) -> None:  # pragma: no cover - compiled
+    """y = 0 for x <= -3, x/3 + 1/2 for -3 < x < 3, 1 for x >= 3 (and NaN)."""
+    xs, ys = x[lo:hi], y[lo:hi]
+    for i in range(hi - lo):
+        v = xs[i]
+        d = v / three + half
+        d = zero if v <= -three else d
+        ys[i] = d if v < three else one
+
+
+@kernel()
+def hardswish_backward(
+    lo: int, hi: int, grad_y: Array, x: Array, grad_x: Array, zero: Any, one: Any, half: Any,
+    three: Any,
+) -> None:  # pragma: no cover - compiled
+    """grad_x = hardswish'(x) · grad_y."""
+    gs, xs, out = grad_y[lo:hi], x[lo:hi], grad_x[lo:hi]
+    for i in range(hi - lo):
+        v = xs[i]
+        d = v / three + half
+        d = zero if v <= -three else d
+        d = d if v < three else one
+        out[i] = d * gs[i]

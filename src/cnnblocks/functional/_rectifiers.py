@@ -574,6 +574,9 @@ def _hardswish(xw: np.ndarray) -> np.ndarray:
     # x · (relu6(x + 3)/6): dividing first keeps x · 6 from overflowing near the float limit
     # (PyTorch divides last; the two differ by at most an ulp). −inf becomes −max so the result is
     # the limit 0, not −inf · 0.
+    fast = fast_activations.hardswish(xw)  # the same operations, one compiled pass
+    if fast is not None:
+        return fast
     r: np.ndarray = np.add(xw, 3)
     np.clip(r, 0, 6, out=r)
     r /= 6
@@ -582,6 +585,9 @@ def _hardswish(xw: np.ndarray) -> np.ndarray:
 
 
 def _hardswish_grad(xw: np.ndarray) -> np.ndarray:
+    fast = fast_activations.hardswish_grad(xw)
+    if fast is not None:
+        return fast
     d: np.ndarray = np.divide(xw, 3)
     d += 0.5
     np.copyto(d, 0, where=xw <= -3)
@@ -633,4 +639,7 @@ def hardswish_backward(grad_y: Any, ctx: Context) -> np.ndarray:
     check_context(ctx, "hardswish", "hardswish_backward")
     x = ctx.saved["x"]
     g = check_grad_output(grad_y, x.shape, "hardswish_backward")
+    fast = fast_activations.hardswish_backward(g, x)
+    if fast is not None:
+        return fast
     return times_grad(_hardswish_grad(working(x)), g)
