@@ -84,176 +84,112 @@ def _binary(
     return gx, gf, yf, gxf
 
 
-def sigmoid(x: np.ndarray) -> np.ndarray | None:
-    """σ(x) = 1/(1 + e^{−x}) (stable form), or None if the compiled path does not apply."""
+def _run_unary(kernel: str, x: np.ndarray, *constants: float) -> np.ndarray | None:
+    """``y = kernel(x, constants...)`` on fresh output, or None if the compiled path does not
+    apply; the constants are rounded to x's dtype (as NumPy's arithmetic with a Python float)."""
     arrays = _unary(x)
     if arrays is None:
         return None
     y, xf, yf = arrays
-    k = _kernels()
-    run = k.sigmoid_f32 if x.dtype == np.float32 else k.sigmoid_f64
-    parallel_for(run, xf.size, xf.size, xf, yf)
+    t = x.dtype.type
+    run = getattr(_kernels(), kernel)
+    parallel_for(run, xf.size, xf.size, xf, yf, *(t(c) for c in constants))
     return y
+
+
+def _run_binary(
+    kernel: str, grad_y: np.ndarray, saved: np.ndarray, *constants: float
+) -> np.ndarray | None:
+    """``grad_x = kernel(grad_y, saved, constants...)``, or None (see :func:`_run_unary`)."""
+    arrays = _binary(grad_y, saved)
+    if arrays is None:
+        return None
+    gx, gf, sf, gxf = arrays
+    t = saved.dtype.type
+    run = getattr(_kernels(), kernel)
+    parallel_for(run, sf.size, sf.size, gf, sf, gxf, *(t(c) for c in constants))
+    return gx
+
+
+def _by_dtype(name: str, x: np.ndarray) -> str:
+    """The float32 or float64 variant of a kernel whose constants differ by precision."""
+    return f"{name}_f32" if x.dtype == np.float32 else f"{name}_f64"
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray | None:
+    """σ(x) = 1/(1 + e^{−x}) (stable form), or None if the compiled path does not apply."""
+    return _run_unary(_by_dtype("sigmoid", x), x)
 
 
 def sigmoid_grad(x: np.ndarray) -> np.ndarray | None:
     """σ'(x) = e^{−|x|}/(1 + e^{−|x|})², or None if the compiled path does not apply."""
-    arrays = _unary(x)
-    if arrays is None:
-        return None
-    y, xf, yf = arrays
-    k = _kernels()
-    run = k.sigmoid_grad_f32 if x.dtype == np.float32 else k.sigmoid_grad_f64
-    parallel_for(run, xf.size, xf.size, xf, yf)
-    return y
+    return _run_unary(_by_dtype("sigmoid_grad", x), x)
 
 
 def sigmoid_backward(grad_y: np.ndarray, y: np.ndarray) -> np.ndarray | None:
     """grad_x = grad_y · (1 − y) · y from the saved output ``y``, or None."""
-    arrays = _binary(grad_y, y)
-    if arrays is None:
-        return None
-    gx, gf, yf, gxf = arrays
-    parallel_for(_kernels().sigmoid_backward, yf.size, yf.size, gf, yf, gxf, y.dtype.type(1))
-    return gx
+    return _run_binary("sigmoid_backward", grad_y, y, 1)
 
 
 def relu(x: np.ndarray) -> np.ndarray | None:
     """max(x, 0) with NaN kept, or None if the compiled path does not apply."""
-    arrays = _unary(x)
-    if arrays is None:
-        return None
-    y, xf, yf = arrays
-    parallel_for(_kernels().relu, xf.size, xf.size, xf, yf, x.dtype.type(0))
-    return y
+    return _run_unary("relu", x, 0)
 
 
 def relu_grad(x: np.ndarray) -> np.ndarray | None:
-    """1 where x > 0 else 0, in x's dtype, or None."""
-    arrays = _unary(x)
-    if arrays is None:
-        return None
-    y, xf, yf = arrays
-    t = x.dtype.type
-    parallel_for(_kernels().relu_grad, xf.size, xf.size, xf, yf, t(0), t(1))
-    return y
+    """0 where x <= 0 else 1 (NaN: 1), in x's dtype, or None."""
+    return _run_unary("relu_grad", x, 0, 1)
 
 
 def relu_backward(grad_y: np.ndarray, y: np.ndarray) -> np.ndarray | None:
-    """grad_y where the saved output y > 0, else 0, or None."""
-    arrays = _binary(grad_y, y)
-    if arrays is None:
-        return None
-    gx, gf, yf, gxf = arrays
-    parallel_for(_kernels().relu_backward, yf.size, yf.size, gf, yf, gxf, y.dtype.type(0))
-    return gx
+    """0 where the saved output y <= 0, else grad_y (NaN passes), or None."""
+    return _run_binary("relu_backward", grad_y, y, 0)
 
 
 def leaky_relu(x: np.ndarray, slope: float) -> np.ndarray | None:
     """x where x > 0, else ``slope · x`` (slope rounded to x's dtype), or None."""
-    arrays = _unary(x)
-    if arrays is None:
-        return None
-    y, xf, yf = arrays
-    t = x.dtype.type
-    parallel_for(_kernels().leaky_relu, xf.size, xf.size, xf, yf, t(0), t(slope))
-    return y
+    return _run_unary("leaky_relu", x, 0, slope)
 
 
 def leaky_relu_grad(x: np.ndarray, slope: float) -> np.ndarray | None:
     """1 where x > 0, else ``slope``, in x's dtype, or None."""
-    arrays = _unary(x)
-    if arrays is None:
-        return None
-    y, xf, yf = arrays
-    t = x.dtype.type
-    parallel_for(_kernels().leaky_relu_grad, xf.size, xf.size, xf, yf, t(0), t(1), t(slope))
-    return y
+    return _run_unary("leaky_relu_grad", x, 0, 1, slope)
 
 
 def leaky_relu_backward(grad_y: np.ndarray, x: np.ndarray, slope: float) -> np.ndarray | None:
     """``grad_y · leaky_relu'(x)`` from the saved input ``x``, or None."""
-    arrays = _binary(grad_y, x)
-    if arrays is None:
-        return None
-    gx, gf, xf, gxf = arrays
-    t = x.dtype.type
-    parallel_for(
-        _kernels().leaky_relu_backward, xf.size, xf.size, gf, xf, gxf, t(0), t(1), t(slope)
-    )
-    return gx
+    return _run_binary("leaky_relu_backward", grad_y, x, 0, 1, slope)
 
 
 def thresholded_relu(x: np.ndarray, theta: float) -> np.ndarray | None:
     """0 where x <= θ (θ rounded to x's dtype, as NumPy compares), else x; or None."""
-    arrays = _unary(x)
-    if arrays is None:
-        return None
-    y, xf, yf = arrays
-    t = x.dtype.type
-    parallel_for(_kernels().thresholded_relu, xf.size, xf.size, xf, yf, t(0), t(theta))
-    return y
+    return _run_unary("thresholded_relu", x, 0, theta)
 
 
 def thresholded_relu_grad(x: np.ndarray, theta: float) -> np.ndarray | None:
     """0 where x <= θ, else 1, in x's dtype; or None."""
-    arrays = _unary(x)
-    if arrays is None:
-        return None
-    y, xf, yf = arrays
-    t = x.dtype.type
-    parallel_for(_kernels().thresholded_relu_grad, xf.size, xf.size, xf, yf, t(0), t(1), t(theta))
-    return y
+    return _run_unary("thresholded_relu_grad", x, 0, 1, theta)
 
 
 def thresholded_relu_backward(
     grad_y: np.ndarray, x: np.ndarray, theta: float
 ) -> np.ndarray | None:
     """0 where the saved input x <= θ, else ``grad_y``; or None."""
-    arrays = _binary(grad_y, x)
-    if arrays is None:
-        return None
-    gx, gf, xf, gxf = arrays
-    t = x.dtype.type
-    parallel_for(
-        _kernels().thresholded_relu_backward, xf.size, xf.size, gf, xf, gxf, t(0), t(theta)
-    )
-    return gx
+    return _run_binary("thresholded_relu_backward", grad_y, x, 0, theta)
 
 
 def hardswish(x: np.ndarray) -> np.ndarray | None:
     """x · relu6(x + 3) / 6 (−inf gives 0), or None."""
-    arrays = _unary(x)
-    if arrays is None:
+    if x.dtype not in _FLOATS:
         return None
-    y, xf, yf = arrays
-    t = x.dtype.type
-    lowest = t(-np.finfo(x.dtype).max)
-    parallel_for(_kernels().hardswish, xf.size, xf.size, xf, yf, t(0), t(3), t(6), lowest)
-    return y
+    return _run_unary("hardswish", x, 0, 3, 6, -np.finfo(x.dtype).max)
 
 
 def hardswish_grad(x: np.ndarray) -> np.ndarray | None:
     """hardswish'(x) in x's dtype, or None."""
-    arrays = _unary(x)
-    if arrays is None:
-        return None
-    y, xf, yf = arrays
-    t = x.dtype.type
-    parallel_for(
-        _kernels().hardswish_grad, xf.size, xf.size, xf, yf, t(0), t(1), t(0.5), t(3)
-    )
-    return y
+    return _run_unary("hardswish_grad", x, 0, 1, 0.5, 3)
 
 
 def hardswish_backward(grad_y: np.ndarray, x: np.ndarray) -> np.ndarray | None:
     """``grad_y · hardswish'(x)`` from the saved input ``x``, or None."""
-    arrays = _binary(grad_y, x)
-    if arrays is None:
-        return None
-    gx, gf, xf, gxf = arrays
-    t = x.dtype.type
-    parallel_for(
-        _kernels().hardswish_backward, xf.size, xf.size, gf, xf, gxf, t(0), t(1), t(0.5), t(3)
-    )
-    return gx
+    return _run_binary("hardswish_backward", grad_y, x, 0, 1, 0.5, 3)
