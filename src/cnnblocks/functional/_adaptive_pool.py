@@ -193,23 +193,8 @@ def _add_taps(
             dst[_along(dst.ndim, axis, to)] += part
 
 
-def _adaptive_avg_pool_forward(
-    func: str,
-    x: Any, output_size: Any, *, data_format: str = "NCHW"
-) -> tuple[np.ndarray, Context]:
-    """Adaptive average pooling that also returns the Context."""
-    arr, channels_last, axes, sizes = _adaptive_prepare(x, output_size, data_format, func)
-    _checks.check_float_dtype(arr, func=func)
-    geometry = _equal_bins(arr, axes, sizes)
-    if geometry is not None:
-        y = engine.avg_pool_forward(arr, geometry, channels_last, True, None)
-        ctx = Context(
-            op="adaptive_avg_pool",
-            backward_fn=adaptive_avg_pool_backward,
-            saved={"input_shape": arr.shape, "output_shape": y.shape, "axes": axes,
-                   "channels_last": channels_last, "geometry": geometry},
-        )
-        return y, ctx
+def _binned_means(arr: np.ndarray, axes: tuple[int, ...], sizes: tuple[int, ...]) -> np.ndarray:
+    """Adaptive means on the NumPy path (any bins, float16 computed in float32)."""
     acc = np.dtype(np.float32) if arr.dtype == np.float16 else arr.dtype
     current = arr
     # The mean over a product of bins is the mean of per-axis means: reduce axis by axis.
@@ -221,12 +206,26 @@ def _adaptive_avg_pool_forward(
         _add_taps(reduced, current, axis, _bin_taps(starts, ends))
         reduced /= _on_axis(ends - starts, axis, reduced.ndim)
         current = reduced
-    y = current.astype(arr.dtype, copy=False)
+    return current.astype(arr.dtype, copy=False)
+
+
+def _adaptive_avg_pool_forward(
+    func: str,
+    x: Any, output_size: Any, *, data_format: str = "NCHW"
+) -> tuple[np.ndarray, Context]:
+    """Adaptive average pooling that also returns the Context."""
+    arr, channels_last, axes, sizes = _adaptive_prepare(x, output_size, data_format, func)
+    _checks.check_float_dtype(arr, func=func)
+    geometry = _equal_bins(arr, axes, sizes)
+    if geometry is not None:
+        y = engine.avg_pool_forward(arr, geometry, channels_last, True, None)
+    else:
+        y = _binned_means(arr, axes, sizes)
     ctx = Context(
         op="adaptive_avg_pool",
         backward_fn=adaptive_avg_pool_backward,
         saved={"input_shape": arr.shape, "output_shape": y.shape, "axes": axes,
-               "channels_last": channels_last, "geometry": None},
+               "channels_last": channels_last, "geometry": geometry},
     )
     return y, ctx
 
@@ -290,23 +289,10 @@ def adaptive_avg_pool_backward(grad_y: Any, ctx: Context) -> np.ndarray:
     return current.astype(grad.dtype, copy=False)
 
 
-def _adaptive_max_pool_forward(
-    func: str,
-    x: Any, output_size: Any, *, data_format: str = "NCHW"
-) -> tuple[np.ndarray, Context]:
-    """Adaptive max pooling that also returns the Context (``saved["indices"]``)."""
-    arr, channels_last, axes, sizes = _adaptive_prepare(x, output_size, data_format, func)
-    geometry = _equal_bins(arr, axes, sizes)
-    if geometry is not None:
-        y, found = engine.max_pool_forward(arr, geometry, channels_last, True)
-        assert found is not None  # internal invariant: the engine was asked for indices
-        ctx = Context(
-            op="adaptive_max_pool",
-            backward_fn=adaptive_max_pool_backward,
-            saved={"indices": found, "input_shape": arr.shape, "output_shape": y.shape,
-                   "channels_last": channels_last, "geometry": geometry},
-        )
-        return y, ctx
+def _binned_max(
+    arr: np.ndarray, axes: tuple[int, ...], sizes: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Adaptive maxima and PyTorch's flat per-plane indices on the NumPy path (any bins)."""
     spatial = tuple(arr.shape[a] for a in axes)
     check_nan = _may_hold_nan(arr)
     current = arr
@@ -330,13 +316,29 @@ def _adaptive_max_pool_forward(
     indices = np.zeros(current.shape, dtype=np.int64)
     for k, axis in enumerate(axes):
         indices += chosen[axis] * int(np.prod(spatial[k + 1:]))
+    return current, indices
+
+
+def _adaptive_max_pool_forward(
+    func: str,
+    x: Any, output_size: Any, *, data_format: str = "NCHW"
+) -> tuple[np.ndarray, Context]:
+    """Adaptive max pooling that also returns the Context (``saved["indices"]``)."""
+    arr, channels_last, axes, sizes = _adaptive_prepare(x, output_size, data_format, func)
+    geometry = _equal_bins(arr, axes, sizes)
+    if geometry is not None:
+        y, found = engine.max_pool_forward(arr, geometry, channels_last, True)
+        assert found is not None  # internal invariant: the engine was asked for indices
+        indices = found
+    else:
+        y, indices = _binned_max(arr, axes, sizes)
     ctx = Context(
         op="adaptive_max_pool",
         backward_fn=adaptive_max_pool_backward,
-        saved={"indices": indices, "input_shape": arr.shape, "output_shape": current.shape,
-               "channels_last": channels_last, "geometry": None},
+        saved={"indices": indices, "input_shape": arr.shape, "output_shape": y.shape,
+               "channels_last": channels_last, "geometry": geometry},
     )
-    return current, ctx
+    return y, ctx
 
 
 def adaptive_max_pool_forward(
