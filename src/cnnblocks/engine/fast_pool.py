@@ -57,6 +57,12 @@ def _kernels() -> ModuleType:
     return numba_pool
 
 
+def _binned_kernels() -> ModuleType:
+    from cnnblocks.engine import numba_binned
+
+    return numba_binned
+
+
 def supports(x: np.ndarray, geometry: PoolGeometry) -> bool:
     """Whether the compiled kernels handle this input and window."""
     return (
@@ -124,6 +130,11 @@ def _covering(g: PoolGeometry, i: int) -> tuple[NDArray[np.int64], NDArray[np.in
     windows = np.zeros((axis.size, max(int(count.max()), 1)), np.int64)
     windows[position, slot] = window
     return windows, count
+
+
+def _clipped(axis: _Axis) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Each window's cells inside the input as ``[start, end)`` (dilation 1 only)."""
+    return axis.start, axis.start + axis.count
 
 
 @functools.lru_cache(maxsize=256)
@@ -275,6 +286,13 @@ def max_pool_forward(
             parallel_for(
                 k.max_idx_fwd_nchw_small, planes, xm.size, x3, y3, idx.reshape(planes, ho, wo),
                 -np.inf, sh, dh, kh, ph, padded_h, sw, dw, pw, width, rows.start, cols.start,
+            )
+        elif g.stride[1] >= 3 and g.dilation == (1, 1):
+            # each window clipped to the input, scanned directly (numba_binned explains why
+            # that beats the separable kernel at these strides)
+            parallel_for(
+                _binned_kernels().binned_max_nchw, planes, xm.size, x3, y3,
+                idx.reshape(planes, ho, wo), *_clipped(rows), *_clipped(cols),
             )
         else:
             parallel_for(

@@ -1,11 +1,12 @@
 """Adaptive pooling (average and max) to a requested output size, with PyTorch's bins.
 
 Part of :mod:`cnnblocks.functional.pooling`, which re-exports these names (and
-:func:`adaptive_bins`). Work is vectorised over bins: Python-level loops run over the taps of a
-bin (about ``L/O + 1``), never over output positions. When every output size divides its input
-size (a 14×14 map to 7×7, any map to 1×1), the bins are equal windows and float32/float64 inputs
-run on the compiled pooling kernels instead (measured 4× faster for average and 30× for max on a
-(32, 512, 14, 14) input at 1 thread).
+:func:`adaptive_bins`). float32 and float64 inputs run compiled: when every output size divides
+its input size (a 14×14 map to 7×7, any map to 1×1) the bins are equal windows and go to the
+ordinary pooling kernels; other 1-D and 2-D bins go to :mod:`cnnblocks.engine.fast_adaptive`,
+which matches PyTorch's NCHW kernels bit for bit. Everything else (3-D bins of unequal size,
+float16, integers) runs on NumPy here, vectorised over bins: Python-level loops run over the taps
+of a bin (about ``L/O + 1``), never over output positions.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 from cnnblocks import _checks
 from cnnblocks._checks import fail
 from cnnblocks.autograd import Context
+from cnnblocks.engine import fast_adaptive
 from cnnblocks.engine import pooling as engine
 from cnnblocks.errors import ParameterError
 from cnnblocks.functional._global_pool import _argmax_last_nan, _may_hold_nan
@@ -219,6 +221,8 @@ def _adaptive_avg_pool_forward(
     geometry = _equal_bins(arr, axes, sizes)
     if geometry is not None:
         y = engine.avg_pool_forward(arr, geometry, channels_last, True, None)
+    elif fast_adaptive.supports(arr, len(axes)):
+        y = fast_adaptive.avg_forward(arr, sizes, channels_last)
     else:
         y = _binned_means(arr, axes, sizes)
     ctx = Context(
@@ -274,6 +278,8 @@ def adaptive_avg_pool_backward(grad_y: Any, ctx: Context) -> np.ndarray:
         return engine.avg_pool_backward(
             grad, s["geometry"], s["channels_last"], True, None, tuple(s["input_shape"])
         )
+    if fast_adaptive.supports(grad, len(s["axes"])):
+        return fast_adaptive.avg_backward(grad, s["channels_last"], tuple(s["input_shape"]))
     acc = np.dtype(np.float32) if grad.dtype == np.float16 else grad.dtype
     current = grad.astype(acc)
     input_shape = tuple(s["input_shape"])
@@ -330,6 +336,8 @@ def _adaptive_max_pool_forward(
         y, found = engine.max_pool_forward(arr, geometry, channels_last, True)
         assert found is not None  # internal invariant: the engine was asked for indices
         indices = found
+    elif fast_adaptive.supports(arr, len(axes)):
+        y, indices = fast_adaptive.max_forward(arr, sizes, channels_last)
     else:
         y, indices = _binned_max(arr, axes, sizes)
     ctx = Context(
@@ -380,6 +388,10 @@ def adaptive_max_pool_backward(grad_y: Any, ctx: Context) -> np.ndarray:
     if geometry is not None and engine.compiled(grad, geometry):
         return engine.max_pool_backward(
             grad, s["indices"], geometry, s["channels_last"], tuple(s["input_shape"])
+        )
+    if fast_adaptive.supports(grad, len(s["input_shape"]) - 2):
+        return fast_adaptive.max_backward(
+            grad, s["indices"], s["channels_last"], tuple(s["input_shape"])
         )
     return engine.scatter_add_to_planes(
         grad, s["indices"], s["channels_last"], tuple(s["input_shape"])

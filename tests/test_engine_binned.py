@@ -1,0 +1,190 @@
+"""The windows-from-tables kernels (engine/numba_binned.py) against cnnblocks.reference.
+
+Two callers use them: adaptive pooling with bins of unequal size, and max pooling with indices at
+W stride >= 3. Random shapes in every memory layout the engine takes, at 1 and 2 threads, float32
+and float64, with ties, NaN, -inf and signed zeros on purpose. Maxima and indices must match the
+reference loops exactly (they pick, they do not compute); means to rounding; gradients against
+the reference's indices (max) and the adjoint identity <A x, g> = <x, A^T g> (mean).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+import cnnblocks
+import cnnblocks.functional as F
+from cnnblocks import reference
+from cnnblocks.engine import fast_adaptive
+from cnnblocks.errors import ParameterError
+from cnnblocks.shapes import pool_geometry
+
+LAYOUTS = ("nchw", "nhwc", "nchw-in-nhwc-memory", "strided")
+
+
+@pytest.fixture(params=[1, 2], ids=["1-thread", "2-threads"])
+def threads(request: pytest.FixtureRequest) -> Iterator[int]:
+    before = cnnblocks.get_num_threads()
+    cnnblocks.set_num_threads(request.param)
+    yield request.param
+    cnnblocks.set_num_threads(before)
+
+
+def _data(rng: np.random.Generator, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """Small integers (many ties) with some NaN, -inf and -0 among them."""
+    x = rng.integers(-3, 4, shape).astype(dtype)
+    x[rng.random(shape) < 0.15] = -0.0
+    x[rng.random(shape) < 0.04] = np.nan
+    x[rng.random(shape) < 0.1] = -np.inf
+    return x
+
+
+def _in_layout(x: np.ndarray, layout: str) -> tuple[np.ndarray, str]:
+    """The NCHW array ``x`` as a caller would pass it, and the data_format to declare."""
+    last_axes = (0, *range(2, x.ndim), 1)
+    if layout == "nchw":
+        return x.copy(), "NCHW"
+    if layout == "nhwc":
+        return np.ascontiguousarray(x.transpose(last_axes)), "NHWC"
+    if layout == "nchw-in-nhwc-memory":
+        stored = np.ascontiguousarray(x.transpose(last_axes))
+        return stored.transpose(0, x.ndim - 1, *range(1, x.ndim - 1)), "NCHW"
+    wide = np.repeat(x, 2, axis=1)  # a strided view: every other channel
+    return wide[:, ::2], "NCHW"
+
+
+def _to_nchw(a: np.ndarray, data_format: str) -> np.ndarray:
+    return np.moveaxis(a, -1, 1) if data_format == "NHWC" else a
+
+
+def _unequal_case(seed: int) -> tuple[np.ndarray, tuple[int, ...]]:
+    """A random input and an output size that some axis does not divide (unequal bins)."""
+    rng = np.random.default_rng(seed)
+    rank = 1 + seed % 2
+    while True:
+        spatial = tuple(int(v) for v in rng.integers(1, 14, rank))
+        out = tuple(int(v) for v in rng.integers(1, 9, rank))
+        if any(length % o for length, o in zip(spatial, out, strict=True)):
+            break
+    dtype = np.float32 if seed % 3 else np.float64
+    n, c = int(rng.integers(1, 4)), int(rng.integers(1, 6))
+    return _data(rng, (n, c, *spatial), dtype), out
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("seed", range(12))
+def test_adaptive_max_matches_reference(seed: int, layout: str, threads: int) -> None:
+    x, out = _unequal_case(seed)
+    assert fast_adaptive.supports(x, x.ndim - 2)
+    want_y, want_idx = reference.adaptive_max_pool(x, out)
+    arg, fmt = _in_layout(x, layout)
+    y, idx = F.adaptive_max_pool(arg, out, return_indices=True, data_format=fmt)
+    y, idx = _to_nchw(y, fmt), _to_nchw(idx, fmt)
+    assert y.dtype == x.dtype
+    assert idx.dtype == np.int64
+    assert_array_equal(y, want_y)
+    assert_array_equal(np.signbit(y), np.signbit(want_y))  # the first of +0/-0 ties
+    assert_array_equal(idx, want_idx)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("seed", range(12))
+def test_adaptive_max_backward_scatters_to_reference_argmax(
+    seed: int, layout: str, threads: int
+) -> None:
+    x, out = _unequal_case(seed)
+    _, want_idx = reference.adaptive_max_pool(x, out)
+    g = np.random.default_rng(seed).standard_normal(want_idx.shape).astype(x.dtype)
+    want = np.zeros(x.shape, x.dtype).reshape(*x.shape[:2], -1)
+    for n in range(x.shape[0]):
+        for c in range(x.shape[1]):
+            np.add.at(want[n, c], want_idx[n, c].ravel(), g[n, c].ravel())
+    arg, fmt = _in_layout(x, layout)
+    _, ctx = F.adaptive_max_pool_forward(arg, out, data_format=fmt)
+    g_arg = np.ascontiguousarray(np.moveaxis(g, 1, -1)) if fmt == "NHWC" else g
+    gx = _to_nchw(F.adaptive_max_pool_backward(g_arg, ctx), fmt)
+    assert gx.dtype == x.dtype
+    assert_allclose(gx, want.reshape(x.shape), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("seed", range(12))
+def test_adaptive_avg_and_its_adjoint(seed: int, layout: str, threads: int) -> None:
+    x, out = _unequal_case(seed)
+    x = np.nan_to_num(x, nan=0.5, neginf=-2.5)
+    arg, fmt = _in_layout(x, layout)
+    y = _to_nchw(F.adaptive_avg_pool(arg, out, data_format=fmt), fmt)
+    tol = 1e-6 if x.dtype == np.float32 else 1e-13
+    assert y.dtype == x.dtype
+    assert_allclose(y, reference.adaptive_avg_pool(x, out), rtol=tol, atol=tol)
+    # backward: <A x, g> = <x, A^T g>, with A x from the reference loops in float64
+    g = np.random.default_rng(seed).standard_normal(y.shape).astype(x.dtype)
+    _, ctx = F.adaptive_avg_pool_forward(arg, out, data_format=fmt)
+    g_arg = np.ascontiguousarray(np.moveaxis(g, 1, -1)) if fmt == "NHWC" else g
+    gx = _to_nchw(F.adaptive_avg_pool_backward(g_arg, ctx), fmt)
+    assert gx.dtype == x.dtype
+    assert gx.shape == x.shape
+    probe = np.random.default_rng(seed + 99).standard_normal(x.shape)
+    forward = reference.adaptive_avg_pool(probe, out)
+    assert np.vdot(forward, g.astype(np.float64)) == pytest.approx(
+        np.vdot(probe, gx.astype(np.float64)), rel=tol * 10, abs=tol * 10
+    )
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("channels_last", [False, True], ids=["NCHW", "NHWC"])
+def test_adaptive_avg_rounds_like_torch_nchw(channels_last: bool) -> None:
+    """sum / kh / kw, as PyTorch's NCHW kernel (its channels-last one divides once by kh·kw)."""
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(5).standard_normal((4, 8, 13, 11)).astype(np.float32)
+    xt = torch.from_numpy(x).requires_grad_()
+    yt = torch.nn.functional.adaptive_avg_pool2d(xt, (5, 4))
+    g = np.random.default_rng(6).standard_normal(yt.shape).astype(np.float32)
+    yt.backward(torch.from_numpy(g))
+    fmt = "NHWC" if channels_last else "NCHW"
+    arg = np.ascontiguousarray(np.moveaxis(x, 1, -1)) if channels_last else x
+    y, ctx = F.adaptive_avg_pool_forward(arg, (5, 4), data_format=fmt)
+    g_arg = np.ascontiguousarray(np.moveaxis(g, 1, -1)) if channels_last else g
+    gx = F.adaptive_avg_pool_backward(g_arg, ctx)
+    assert_array_equal(_to_nchw(y, fmt), yt.detach().numpy())
+    assert_array_equal(_to_nchw(gx, fmt), xt.grad.numpy())
+
+
+def _strided_case(seed: int) -> dict[str, Any]:
+    """A max pooling configuration with W stride >= 3 and no dilation, clipped windows common."""
+    rng = np.random.default_rng(1000 + seed)
+    rank = 1 + seed % 2
+    while True:
+        spatial = tuple(int(v) for v in rng.integers(3, 16, rank))
+        kernel = tuple(int(v) for v in rng.integers(2, 6, rank))
+        stride = tuple(int(v) for v in rng.integers(1, 6, rank))
+        stride = (*stride[:-1], max(3, stride[-1]))
+        padding = tuple(int(v) for _ in range(rank) for v in rng.integers(0, 3, 2))
+        ceil_mode = bool(rng.integers(0, 2))
+        try:
+            pool_geometry(spatial, kernel, stride, padding, 1, ceil_mode)
+        except ParameterError:
+            continue
+        dtype = np.float32 if seed % 2 else np.float64
+        x = _data(rng, (2, 3, *spatial), dtype)
+        return {"x": x, "kernel_size": kernel, "stride": stride, "padding": padding,
+                "ceil_mode": ceil_mode}
+
+
+@pytest.mark.parametrize("layout", ["nchw", "strided"])
+@pytest.mark.parametrize("seed", range(16))
+def test_max_pool_stride_three_and_more_matches_reference(
+    seed: int, layout: str, threads: int
+) -> None:
+    case = _strided_case(seed)
+    x = case.pop("x")
+    want_y, want_idx = reference.max_pool(x, **case)
+    arg, fmt = _in_layout(x, layout)
+    y, idx = F.max_pool(arg, return_indices=True, data_format=fmt, **case)
+    assert_array_equal(y, want_y)
+    assert_array_equal(np.signbit(y), np.signbit(want_y))
+    assert_array_equal(idx, want_idx)
