@@ -13,6 +13,7 @@ import numpy as np
 
 from cnnblocks import _checks
 from cnnblocks.autograd import Context
+from cnnblocks.engine import fast_lp
 from cnnblocks.engine import pooling as engine
 from cnnblocks.functional._pool_args import _backward_args, _prepare, _window_context
 
@@ -57,15 +58,19 @@ def _lp_pool_forward(
     )
     _checks.check_float_dtype(arr, func=func)
     power = _check_p(p, func)
-    x64 = arr.astype(np.float64)
-    # A window sum is an average with divisor 1; padding adds 0.
-    sums = engine.avg_pool_forward(np.abs(x64) ** power, geometry, channels_last, True, 1)
-    y64 = sums ** (1.0 / power)
+    if fast_lp.supports(arr, geometry, power):
+        y, y64 = fast_lp.forward(arr, geometry, channels_last, power)
+    else:
+        x64 = arr.astype(np.float64)
+        # A window sum is an average with divisor 1; padding adds 0.
+        sums = engine.avg_pool_forward(np.abs(x64) ** power, geometry, channels_last, True, 1)
+        y64 = sums ** (1.0 / power)
+        y = y64.astype(arr.dtype)
     ctx = _window_context(
         "lp_pool", lp_pool_backward, arr.shape, y64.shape, geometry, channels_last,
         x=arr, y64=y64, p=power,
     )
-    return y64.astype(arr.dtype), ctx
+    return y, ctx
 
 
 def lp_pool_forward(
@@ -108,7 +113,9 @@ def lp_pool(
     Padding contributes 0. ``p`` is a real number >= 1 (ONNX uses integers, default 2). PyTorch's
     ``lp_pool`` differs: it uses ``x**p`` without ``abs`` and scales ceil-mode windows; we follow
     ONNX. Computed in float64 and cast back to ``x``'s dtype; ``|x|^p`` beyond float64's range
-    overflows to inf. Arguments and output shape are those of :func:`max_pool`.
+    overflows to inf. ``p`` of 1 or 2 with float32 and float64 inputs and 1-D and 2-D windows
+    runs on compiled kernels (:mod:`cnnblocks.engine.fast_lp`), everything else on NumPy.
+    Arguments and output shape are those of :func:`max_pool`.
 
     Examples
     --------
@@ -126,6 +133,11 @@ def lp_pool_backward(grad_y: Any, ctx: Context) -> np.ndarray:
     At ``x_i = 0`` with ``p = 1`` the subgradient chosen is 0 (``sign(0) = 0``).
     """
     grad, s = _backward_args(grad_y, ctx, "lp_pool", "lp_pool_backward")
+    p, geometry = s["p"], s["geometry"]
+    if fast_lp.supports(grad, geometry, p) and fast_lp.supports(s["x"], geometry, p):
+        return fast_lp.backward(
+            grad, s["y64"], s["x"], s["geometry"], s["channels_last"], s["p"]
+        )
     scaled = _lp_scale(grad.astype(np.float64), s["y64"], s["p"])
     spread = engine.avg_pool_backward(
         scaled, s["geometry"], s["channels_last"], True, 1, tuple(s["input_shape"])
