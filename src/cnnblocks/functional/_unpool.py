@@ -14,6 +14,7 @@ import numpy as np
 from cnnblocks import _checks
 from cnnblocks._checks import fail
 from cnnblocks.autograd import Context
+from cnnblocks.engine import fast_unpool
 from cnnblocks.engine import pooling as engine
 from cnnblocks.errors import ParameterError
 from cnnblocks.functional._pool_args import _backward_args, _check_numeric, _spatial_rank, _split
@@ -113,15 +114,18 @@ def _max_unpool_forward(
     arr, idx, channels_last, out_shape = _unpool_prepare(
         y, indices, kernel_size, stride, padding, output_size, data_format, func
     )
-    positions = engine.plane_positions(idx, channels_last, out_shape)
-    out = np.zeros(out_shape, dtype=arr.dtype)
     # Duplicate indices: the last value written wins (PyTorch leaves the order unspecified).
-    out.reshape(-1)[positions.ravel()] = arr.ravel()
+    if fast_unpool.supports(arr):
+        out = fast_unpool.forward(arr, idx, channels_last, out_shape)
+    else:
+        positions = engine.plane_positions(idx, channels_last, out_shape)
+        out = np.zeros(out_shape, dtype=arr.dtype)
+        out.reshape(-1)[positions.ravel()] = arr.ravel()
     ctx = Context(
         op="max_unpool",
         backward_fn=max_unpool_backward,
-        saved={"positions": positions, "indices": idx, "input_shape": arr.shape,
-               "output_shape": out_shape, "channels_last": channels_last},
+        saved={"indices": idx, "input_shape": arr.shape, "output_shape": out_shape,
+               "channels_last": channels_last},
     )
     return out, ctx
 
@@ -189,5 +193,8 @@ def max_unpool_backward(grad_y: Any, ctx: Context) -> np.ndarray:
     With duplicate indices every source gets the gradient of the shared cell, as in PyTorch.
     """
     grad, s = _backward_args(grad_y, ctx, "max_unpool", "max_unpool_backward")
-    return np.asarray(grad.reshape(-1)[s["positions"]])
+    if fast_unpool.supports(grad):
+        return fast_unpool.backward(grad, s["indices"], s["channels_last"])
+    positions = engine.plane_positions(s["indices"], s["channels_last"], tuple(s["output_shape"]))
+    return np.asarray(np.ascontiguousarray(grad).reshape(-1)[positions])
 
