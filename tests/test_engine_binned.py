@@ -64,10 +64,10 @@ def _to_nchw(a: np.ndarray, data_format: str) -> np.ndarray:
 def _unequal_case(seed: int) -> tuple[np.ndarray, tuple[int, ...]]:
     """A random input and an output size that some axis does not divide (unequal bins)."""
     rng = np.random.default_rng(seed)
-    rank = 1 + seed % 2
+    rank = 1 + seed % 3
     while True:
-        spatial = tuple(int(v) for v in rng.integers(1, 14, rank))
-        out = tuple(int(v) for v in rng.integers(1, 9, rank))
+        spatial = tuple(int(v) for v in rng.integers(1, 14 if rank < 3 else 7, rank))
+        out = tuple(int(v) for v in rng.integers(1, 9 if rank < 3 else 5, rank))
         if any(length % o for length, o in zip(spatial, out, strict=True)):
             break
     dtype = np.float32 if seed % 3 else np.float64
@@ -137,17 +137,23 @@ def test_adaptive_avg_and_its_adjoint(seed: int, layout: str, threads: int) -> N
 
 @pytest.mark.torch
 @pytest.mark.parametrize("channels_last", [False, True], ids=["NCHW", "NHWC"])
-def test_adaptive_avg_rounds_like_torch_nchw(channels_last: bool) -> None:
-    """sum / kh / kw, as PyTorch's NCHW kernel (its channels-last one divides once by kh·kw)."""
+@pytest.mark.parametrize(
+    ("shape", "out"), [((4, 8, 13, 11), (5, 4)), ((2, 4, 7, 9, 5), (3, 4, 2))], ids=["2d", "3d"]
+)
+def test_adaptive_avg_rounds_like_torch_nchw(
+    channels_last: bool, shape: tuple[int, ...], out: tuple[int, ...]
+) -> None:
+    """sum / kd / kh / kw, as PyTorch's NCHW kernels (its channels-last 2-D kernel divides once
+    by kh·kw)."""
     torch = pytest.importorskip("torch")
-    x = np.random.default_rng(5).standard_normal((4, 8, 13, 11)).astype(np.float32)
+    x = np.random.default_rng(5).standard_normal(shape).astype(np.float32)
     xt = torch.from_numpy(x).requires_grad_()
-    yt = torch.nn.functional.adaptive_avg_pool2d(xt, (5, 4))
+    yt = getattr(torch.nn.functional, f"adaptive_avg_pool{len(out)}d")(xt, out)
     g = np.random.default_rng(6).standard_normal(yt.shape).astype(np.float32)
     yt.backward(torch.from_numpy(g))
     fmt = "NHWC" if channels_last else "NCHW"
     arg = np.ascontiguousarray(np.moveaxis(x, 1, -1)) if channels_last else x
-    y, ctx = F.adaptive_avg_pool_forward(arg, (5, 4), data_format=fmt)
+    y, ctx = F.adaptive_avg_pool_forward(arg, out, data_format=fmt)
     g_arg = np.ascontiguousarray(np.moveaxis(g, 1, -1)) if channels_last else g
     gx = F.adaptive_avg_pool_backward(g_arg, ctx)
     assert_array_equal(_to_nchw(y, fmt), yt.detach().numpy())

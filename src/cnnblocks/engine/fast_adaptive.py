@@ -1,9 +1,10 @@
-"""Drive the compiled adaptive-pooling kernels (bins of any size) for 1-D and 2-D inputs.
+"""Drive the compiled adaptive-pooling kernels (bins of any size) for 1-D to 3-D inputs.
 
 :mod:`cnnblocks.functional.pooling`'s adaptive pooling sends equal bins to the ordinary pooling
-kernels and asks :func:`supports` for the rest: float32 and float64, 1-D and 2-D, non-empty. Arrays
+kernels and asks :func:`supports` for the rest: float32 and float64, 1-D to 3-D, non-empty. Arrays
 arrive and leave in the caller's layout; an array stored in the other layout runs in its memory
-layout and comes back as a view (see :mod:`cnnblocks.engine._layout`). Indices are PyTorch's:
+layout and comes back as a view (see :mod:`cnnblocks.engine._layout`). The kernels always see
+three spatial axes (a 2-D input has ``D = 1``, a 1-D input ``D = H = 1``). Indices are PyTorch's:
 int64 flat offsets within each (n, c) plane. The maximum's backward is the same scatter as max
 pooling's and reuses its kernels.
 """
@@ -45,7 +46,7 @@ def supports(x: np.ndarray, rank: int) -> bool:
     """
     return (
         x.dtype in _FLOATS
-        and rank in (1, 2)
+        and rank in (1, 2, 3)
         and x.ndim == rank + 2
         and x.size > 0
         and max(int(np.prod(x.shape[2:])), int(np.prod(x.shape[1:-1]))) < 2**31
@@ -61,82 +62,33 @@ def _bins(length: int, out: int, dtype: np.dtype[np.floating]) -> _Tables:
     return start, end, (end - start).astype(dtype)
 
 
-def _to_4d(a: np.ndarray, channels_last: bool) -> np.ndarray:
-    """(N, C, L) -> (N, C, 1, L) and (N, L, C) -> (N, 1, L, C); 4-D arrays unchanged."""
-    if a.ndim == 4:
-        return a
-    return a[:, None, :, :] if channels_last else a[:, :, None, :]
+def _to_5d(a: np.ndarray, channels_last: bool) -> np.ndarray:
+    """A view with three spatial axes: missing leading ones get length 1."""
+    missing = 5 - a.ndim
+    if channels_last:
+        return a.reshape(a.shape[0], *(1,) * missing, *a.shape[1:])
+    return a.reshape(*a.shape[:2], *(1,) * missing, *a.shape[2:])
 
 
-def _from_4d(a: np.ndarray, channels_last: bool, ndim: int) -> np.ndarray:
-    if ndim == 4:
-        return a
-    return a[:, 0, :, :] if channels_last else a[:, :, 0, :]
+def _from_5d(a: np.ndarray, channels_last: bool, ndim: int) -> np.ndarray:
+    drop = 5 - ndim
+    if channels_last:
+        return a.reshape(a.shape[0], *a.shape[1 + drop:])
+    return a.reshape(*a.shape[:2], *a.shape[2 + drop:])
+
+
+def _spatial(sizes: tuple[int, ...]) -> tuple[int, int, int]:
+    d, h, w = (1,) * (3 - len(sizes)) + tuple(sizes)
+    return d, h, w
 
 
 def _tables(
-    in_hw: tuple[int, int], out_hw: tuple[int, int], dtype: np.dtype[np.floating]
+    in_dhw: tuple[int, ...], out_dhw: tuple[int, ...], dtype: np.dtype[np.floating]
 ) -> tuple[np.ndarray, ...]:
-    """Bin tables for H then W: starts, ends, sizes (in ``dtype``), for each axis."""
-    return (*_bins(in_hw[0], out_hw[0], dtype), *_bins(in_hw[1], out_hw[1], dtype))
-
-
-def max_forward(
-    x: np.ndarray, sizes: tuple[int, ...], channels_last: bool
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each bin's maximum and its int64 flat per-plane index, in the caller's layout."""
-    ndim = x.ndim
-    xm, last = memory_layout(_to_4d(x, channels_last), channels_last)
-    n, c, h, w = shape_first(xm, last)
-    out_hw = (1, sizes[0]) if ndim == 3 else (sizes[0], sizes[1])
-    y = empty((n, c, *out_hw), x.dtype, last)
-    idx = empty((n, c, *out_hw), np.int64, last)
-    hs, he, _, ws, we, _ = _tables((h, w), out_hw, x.dtype)
-    k = _kernels()
-    if last:
-        parallel_for(k.binned_max_nhwc, n * out_hw[0], xm.size, xm, y, idx, hs, he, ws, we)
-    else:
-        planes = n * c
-        parallel_for(
-            k.binned_max_nchw, planes, xm.size, xm.reshape(planes, h, w),
-            y.reshape(planes, *out_hw), idx.reshape(planes, *out_hw), hs, he, ws, we,
-        )
-    return (
-        _from_4d(to_caller(y, channels_last, last), channels_last, ndim),
-        _from_4d(to_caller(idx, channels_last, last), channels_last, ndim),
+    """Bin tables for D, H, then W: starts, ends, sizes (in ``dtype``), for each axis."""
+    return tuple(
+        t for length, out in zip(in_dhw, out_dhw, strict=True) for t in _bins(length, out, dtype)
     )
-
-
-def max_backward(
-    grad_y: np.ndarray, indices: np.ndarray, channels_last: bool, input_shape: tuple[int, ...]
-) -> np.ndarray:
-    """Scatter-add ``grad_y`` to the cells the forward's ``indices`` name."""
-    ndim = grad_y.ndim
-    gym, last = memory_layout(_to_4d(grad_y, channels_last), channels_last)
-    idx = in_memory_layout(_to_4d(indices, channels_last), channels_last, last)
-    if idx.dtype != np.int64:
-        idx = idx.astype(np.int64)
-    n, c, ho, wo = shape_first(gym, last)
-    spatial = input_shape[1:-1] if channels_last else input_shape[2:]
-    h, w = (1, spatial[0]) if ndim == 3 else (spatial[0], spatial[1])
-    gx = empty((n, c, h, w), grad_y.dtype, last)
-    k = _pool_kernels()
-    if last:
-        # the NHWC scatter zeroes input rows just before the first output row reaching them:
-        # row_end[oh] is one past the last input row bin row oh reads (the bins' ends)
-        _, row_end, _ = _bins(h, ho, grad_y.dtype)
-        blocks = _channel_blocks(n, c)
-        parallel_for(
-            k.max_bwd_scatter_nhwc, n * blocks, gx.size, gx.reshape(n, -1), gym.reshape(n, -1),
-            idx.reshape(n, -1), c, blocks, w, wo, row_end,
-        )
-    else:
-        planes = n * c
-        parallel_for(
-            k.max_bwd_nchw, planes, gx.size, gx.reshape(planes, h * w),
-            gym.reshape(planes, ho * wo), idx.reshape(planes, ho * wo),
-        )
-    return _from_4d(to_caller(gx, channels_last, last), channels_last, ndim)
 
 
 def _channel_blocks(n: int, c: int) -> int:
@@ -145,45 +97,105 @@ def _channel_blocks(n: int, c: int) -> int:
     return 1 if n >= threads else max(1, min(max(c // 16, 1), -(-2 * threads // n)))
 
 
-def avg_forward(x: np.ndarray, sizes: tuple[int, ...], channels_last: bool) -> np.ndarray:
-    """Each bin's mean, ``sum / kh / kw``, in the caller's layout."""
+def _planes(a: np.ndarray) -> np.ndarray:
+    """(N, C, D, H, W) -> (N·C, D, H, W), a view."""
+    return a.reshape(a.shape[0] * a.shape[1], *a.shape[2:])
+
+
+def max_forward(
+    x: np.ndarray, sizes: tuple[int, ...], channels_last: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each bin's maximum and its int64 flat per-plane index, in the caller's layout."""
     ndim = x.ndim
-    xm, last = memory_layout(_to_4d(x, channels_last), channels_last)
-    n, c, h, w = shape_first(xm, last)
-    out_hw = (1, sizes[0]) if ndim == 3 else (sizes[0], sizes[1])
-    y = empty((n, c, *out_hw), x.dtype, last)
-    tables = _tables((h, w), out_hw, x.dtype)
+    xm, last = memory_layout(_to_5d(x, channels_last), channels_last)
+    n, c, *in_dhw = shape_first(xm, last)
+    out_dhw = _spatial(sizes)
+    y = empty((n, c, *out_dhw), x.dtype, last)
+    idx = empty((n, c, *out_dhw), np.int64, last)
+    ds, de, _, hs, he, _, ws, we, _ = _tables(tuple(in_dhw), out_dhw, x.dtype)
     k = _kernels()
+    tables = (ds, de, hs, he, ws, we)
     if last:
-        parallel_for(k.binned_avg_nhwc, n * out_hw[0], xm.size, xm, y, *tables)
+        rows = n * out_dhw[0] * out_dhw[1]
+        parallel_for(k.binned_max_nhwc, rows, xm.size, xm, y, idx, *tables)
+    else:
+        parallel_for(
+            k.binned_max_nchw, n * c, xm.size, _planes(xm), _planes(y), _planes(idx), *tables
+        )
+    return (
+        _from_5d(to_caller(y, channels_last, last), channels_last, ndim),
+        _from_5d(to_caller(idx, channels_last, last), channels_last, ndim),
+    )
+
+
+def max_backward(
+    grad_y: np.ndarray, indices: np.ndarray, channels_last: bool, input_shape: tuple[int, ...]
+) -> np.ndarray:
+    """Scatter-add ``grad_y`` to the cells the forward's ``indices`` name."""
+    ndim = grad_y.ndim
+    gym, last = memory_layout(_to_5d(grad_y, channels_last), channels_last)
+    idx = in_memory_layout(_to_5d(indices, channels_last), channels_last, last)
+    if idx.dtype != np.int64:
+        idx = idx.astype(np.int64)
+    n, c, out_d, out_h, out_w = shape_first(gym, last)
+    spatial = input_shape[1:-1] if channels_last else input_shape[2:]
+    d, h, w = _spatial(spatial)
+    gx = empty((n, c, d, h, w), grad_y.dtype, last)
+    k = _pool_kernels()
+    if last:
+        # The NHWC scatter works on (D·H) x W images; it zeroes input rows just before the first
+        # output row reaching them. row_end[r] is one past the last input row (d·H + h) that
+        # output row r = od·H_out + oh reads: its bin's last depth slice, last row.
+        _, d_end, _ = _bins(d, out_d, grad_y.dtype)
+        _, h_end, _ = _bins(h, out_h, grad_y.dtype)
+        row_end = ((d_end[:, None] - 1) * h + h_end[None, :]).reshape(-1)
+        row_end = np.maximum.accumulate(row_end)
+        blocks = _channel_blocks(n, c)
+        parallel_for(
+            k.max_bwd_scatter_nhwc, n * blocks, gx.size, gx.reshape(n, -1), gym.reshape(n, -1),
+            idx.reshape(n, -1), c, blocks, w, out_w, row_end,
+        )
     else:
         planes = n * c
         parallel_for(
-            k.binned_avg_nchw, planes, xm.size, xm.reshape(planes, h, w),
-            y.reshape(planes, *out_hw), *tables,
+            k.max_bwd_nchw, planes, gx.size, gx.reshape(planes, -1),
+            gym.reshape(planes, -1), idx.reshape(planes, -1),
         )
-    return _from_4d(to_caller(y, channels_last, last), channels_last, ndim)
+    return _from_5d(to_caller(gx, channels_last, last), channels_last, ndim)
+
+
+def avg_forward(x: np.ndarray, sizes: tuple[int, ...], channels_last: bool) -> np.ndarray:
+    """Each bin's mean, ``sum / kd / kh / kw``, in the caller's layout."""
+    ndim = x.ndim
+    xm, last = memory_layout(_to_5d(x, channels_last), channels_last)
+    n, c, *in_dhw = shape_first(xm, last)
+    out_dhw = _spatial(sizes)
+    y = empty((n, c, *out_dhw), x.dtype, last)
+    tables = _tables(tuple(in_dhw), out_dhw, x.dtype)
+    k = _kernels()
+    if last:
+        rows = n * out_dhw[0] * out_dhw[1]
+        parallel_for(k.binned_avg_nhwc, rows, xm.size, xm, y, *tables)
+    else:
+        parallel_for(k.binned_avg_nchw, n * c, xm.size, _planes(xm), _planes(y), *tables)
+    return _from_5d(to_caller(y, channels_last, last), channels_last, ndim)
 
 
 def avg_backward(
     grad_y: np.ndarray, channels_last: bool, input_shape: tuple[int, ...]
 ) -> np.ndarray:
-    """Each bin spreads ``grad_y / kh / kw`` over its cells; grad_x in the caller's layout."""
+    """Each bin spreads ``grad_y / kd / kh / kw`` over its cells; grad_x in the caller's layout."""
     ndim = grad_y.ndim
-    gym, last = memory_layout(_to_4d(grad_y, channels_last), channels_last)
-    n, c, ho, wo = shape_first(gym, last)
+    gym, last = memory_layout(_to_5d(grad_y, channels_last), channels_last)
+    n, c, *out_dhw = shape_first(gym, last)
     spatial = input_shape[1:-1] if channels_last else input_shape[2:]
-    h, w = (1, spatial[0]) if ndim == 3 else (spatial[0], spatial[1])
-    gx = empty((n, c, h, w), grad_y.dtype, last)
-    tables = _tables((h, w), (ho, wo), grad_y.dtype)
+    in_dhw = _spatial(spatial)
+    gx = empty((n, c, *in_dhw), grad_y.dtype, last)
+    tables = _tables(in_dhw, tuple(out_dhw), grad_y.dtype)
     k = _kernels()
     if last:
         blocks = _channel_blocks(n, c)
         parallel_for(k.binned_avg_bwd_nhwc, n * blocks, gx.size, gx, gym, blocks, *tables)
     else:
-        planes = n * c
-        parallel_for(
-            k.binned_avg_bwd_nchw, planes, gx.size, gx.reshape(planes, h, w),
-            gym.reshape(planes, ho, wo), *tables,
-        )
-    return _from_4d(to_caller(gx, channels_last, last), channels_last, ndim)
+        parallel_for(k.binned_avg_bwd_nchw, n * c, gx.size, _planes(gx), _planes(gym), *tables)
+    return _from_5d(to_caller(gx, channels_last, last), channels_last, ndim)

@@ -132,6 +132,10 @@ def _covering(g: PoolGeometry, i: int) -> tuple[NDArray[np.int64], NDArray[np.in
     return windows, count
 
 
+# the binned kernels' depth tables for a 2-D window: one slice, [0, 1)
+_ONE_SLICE = (np.zeros(1, np.int64), np.ones(1, np.int64))
+
+
 def _clipped(axis: _Axis) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Each window's cells inside the input as ``[start, end)`` (dilation 1 only)."""
     return axis.start, axis.start + axis.count
@@ -291,8 +295,8 @@ def max_pool_forward(
             # each window clipped to the input, scanned directly (numba_binned explains why
             # that beats the separable kernel at these strides)
             parallel_for(
-                _binned_kernels().binned_max_nchw, planes, xm.size, x3, y3,
-                idx.reshape(planes, ho, wo), *_clipped(rows), *_clipped(cols),
+                _binned_kernels().binned_max_nchw, planes, xm.size, x3[:, None], y3[:, None],
+                idx.reshape(planes, 1, ho, wo), *_ONE_SLICE, *_clipped(rows), *_clipped(cols),
             )
         else:
             parallel_for(

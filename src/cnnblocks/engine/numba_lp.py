@@ -9,7 +9,8 @@ float64 norms are also written out (``y64``, one per output) for the backward.
 The backward is ``grad_x = sign(x) |x|^(p-1) · Σ_{windows o ∋ x} grad_y[o] · y[o]^(1-p)``, with a
 window of norm 0 contributing 0. Each input cell *gathers* the windows that contain it (tables
 from :func:`cnnblocks.engine.fast_pool._covering`), so every grad_x cell is written once, with no
-zeroing pass and no race between threads.
+zeroing pass and no race between threads. Spatial axes are always three, ``(D, H, W)``: 2-D
+windows run with ``D = 1``, 1-D windows with ``D = H = 1``.
 
 Only ``p = 1`` (``|x|``) and ``p = 2`` (``x·x``, root by ``sqrt``) are compiled, chosen by
 ``mode``: they give the values NumPy's ``np.abs(x) ** p`` and ``** (1/p)`` give (NumPy too
@@ -75,33 +76,36 @@ def lp_fwd_nchw(
     y: Array,
     y64: Array,
     mode: int,
-    row_start: Array,
-    row_count: Array,
+    d_start: Array,
+    d_count: Array,
+    dd: int,
+    h_start: Array,
+    h_count: Array,
     dh: int,
-    col_start: Array,
-    col_count: Array,
+    w_start: Array,
+    w_count: Array,
     dw: int,
 ) -> None:  # pragma: no cover - compiled
-    """x (P, H, W) -> y (P, H_out, W_out) in x's dtype and y64 in float64; windows clipped to
-    the input by the (first inside tap, taps inside) tables."""
-    out_h = y.shape[1]
-    out_w = y.shape[2]
+    """x (P, D, H, W) -> y (P, D_out, H_out, W_out) in x's dtype and y64 in float64; windows
+    clipped to the input by the (first inside tap, taps inside) tables of each axis."""
+    out_d, out_h, out_w = y.shape[1], y.shape[2], y.shape[3]
     for plane in range(lo, hi):
         xp = x[plane]
-        for oh in range(out_h):
-            r0 = row_start[oh]
-            rows = row_count[oh]
-            for ow in range(out_w):
-                c0 = col_start[ow]
-                cols = col_count[ow]
-                total = 0.0
-                for a in range(rows):
-                    row = xp[r0 + a * dh]
-                    for b in range(cols):
-                        total += _power(np.float64(row[c0 + b * dw]), mode)
-                norm = _root(total, mode)
-                y64[plane, oh, ow] = norm
-                y[plane, oh, ow] = norm
+        for od in range(out_d):
+            d0, nd = d_start[od], d_count[od]
+            for oh in range(out_h):
+                h0, nh = h_start[oh], h_count[oh]
+                for ow in range(out_w):
+                    w0, nw = w_start[ow], w_count[ow]
+                    total = 0.0
+                    for a in range(nd):
+                        for b in range(nh):
+                            row = xp[d0 + a * dd, h0 + b * dh]
+                            for e in range(nw):
+                                total += _power(np.float64(row[w0 + e * dw]), mode)
+                    norm = _root(total, mode)
+                    y64[plane, od, oh, ow] = norm
+                    y[plane, od, oh, ow] = norm
 
 
 @kernel()
@@ -112,35 +116,38 @@ def lp_fwd_nhwc(
     y: Array,
     y64: Array,
     mode: int,
-    row_start: Array,
-    row_count: Array,
+    d_start: Array,
+    d_count: Array,
+    dd: int,
+    h_start: Array,
+    h_count: Array,
     dh: int,
-    col_start: Array,
-    col_count: Array,
+    w_start: Array,
+    w_count: Array,
     dw: int,
 ) -> None:  # pragma: no cover - compiled
-    """x (N, H, W, C) -> y, y64 (N, H_out, W_out, C); units are output rows ``n·H_out + oh``,
-    the sums kept in y64's channel vector."""
-    channels = x.shape[3]
-    out_h = y.shape[1]
-    out_w = y.shape[2]
+    """x (N, D, H, W, C) -> y, y64 (N, D_out, H_out, W_out, C); units are output rows
+    ``(n·D_out + od)·H_out + oh``, the sums kept in y64's channel vector."""
+    channels = x.shape[4]
+    out_d, out_h, out_w = y.shape[1], y.shape[2], y.shape[3]
     for task in range(lo, hi):
-        n = task // out_h
-        oh = task - n * out_h
-        r0 = row_start[oh]
-        rows = row_count[oh]
+        n = task // (out_d * out_h)
+        od = (task // out_h) % out_d
+        oh = task % out_h
+        d0, nd = d_start[od], d_count[od]
+        h0, nh = h_start[oh], h_count[oh]
         for ow in range(out_w):
-            c0 = col_start[ow]
-            cols = col_count[ow]
-            total = y64[n, oh, ow]
+            w0, nw = w_start[ow], w_count[ow]
+            total = y64[n, od, oh, ow]
             for c in range(channels):
                 total[c] = 0.0
-            for a in range(rows):
-                for b in range(cols):
-                    tap = x[n, r0 + a * dh, c0 + b * dw]
-                    for c in range(channels):
-                        total[c] += _power(np.float64(tap[c]), mode)
-            out = y[n, oh, ow]
+            for a in range(nd):
+                for b in range(nh):
+                    for e in range(nw):
+                        tap = x[n, d0 + a * dd, h0 + b * dh, w0 + e * dw]
+                        for c in range(channels):
+                            total[c] += _power(np.float64(tap[c]), mode)
+            out = y[n, od, oh, ow]
             for c in range(channels):
                 norm = _root(total[c], mode)
                 total[c] = norm
@@ -156,43 +163,50 @@ def lp_bwd_nchw(
     y64: Array,
     x: Array,
     mode: int,
-    row_windows: Array,
-    row_windows_count: Array,
-    col_windows: Array,
-    col_windows_count: Array,
+    d_windows: Array,
+    d_windows_count: Array,
+    h_windows: Array,
+    h_windows_count: Array,
+    w_windows: Array,
+    w_windows_count: Array,
 ) -> None:  # pragma: no cover - compiled
-    """grad_x (P, H, W) from grad_y and y64 (P, H_out, W_out) and the input x (P, H, W).
+    """grad_x (P, D, H, W) from grad_y and y64 (P, D_out, H_out, W_out) and the input x.
 
     Each plane's ``grad_y · y^(1-p)`` is formed once into per-thread scratch (one division per
-    output instead of one per window containing each cell), then gathered separably: along H by
-    adding whole output rows (vectorised), then along W per cell.
+    output instead of one per window containing each cell), then gathered separably: over the
+    covering depth slices and rows by adding whole output rows (vectorised), then along W per
+    cell.
     """
-    height = grad_x.shape[1]
-    width = grad_x.shape[2]
-    out_h = grad_y.shape[1]
-    out_w = grad_y.shape[2]
-    scale = np.empty((out_h, out_w), np.float64)
+    depth, height, width = grad_x.shape[1], grad_x.shape[2], grad_x.shape[3]
+    out_d, out_h, out_w = grad_y.shape[1], grad_y.shape[2], grad_y.shape[3]
+    scale = np.empty((out_d, out_h, out_w), np.float64)
     by_rows = np.empty(out_w, np.float64)
     for plane in range(lo, hi):
         gy = grad_y[plane]
         norms = y64[plane]
-        for oh in range(out_h):
-            for ow in range(out_w):
-                scale[oh, ow] = np.float64(gy[oh, ow]) * _factor(norms[oh, ow], mode)
-        for h in range(height):
-            for ow in range(out_w):
-                by_rows[ow] = 0.0
-            for a in range(row_windows_count[h]):
-                src = scale[row_windows[h, a]]
+        for od in range(out_d):
+            for oh in range(out_h):
                 for ow in range(out_w):
-                    by_rows[ow] += src[ow]
-            xr = x[plane, h]
-            gr = grad_x[plane, h]
-            for w in range(width):
-                total = 0.0
-                for b in range(col_windows_count[w]):
-                    total += by_rows[col_windows[w, b]]
-                gr[w] = total * _local(np.float64(xr[w]), mode)
+                    scale[od, oh, ow] = np.float64(gy[od, oh, ow]) * _factor(
+                        norms[od, oh, ow], mode
+                    )
+        for d in range(depth):
+            for h in range(height):
+                for ow in range(out_w):
+                    by_rows[ow] = 0.0
+                for a in range(d_windows_count[d]):
+                    od = d_windows[d, a]
+                    for b in range(h_windows_count[h]):
+                        src = scale[od, h_windows[h, b]]
+                        for ow in range(out_w):
+                            by_rows[ow] += src[ow]
+                xr = x[plane, d, h]
+                gr = grad_x[plane, d, h]
+                for w in range(width):
+                    total = 0.0
+                    for e in range(w_windows_count[w]):
+                        total += by_rows[w_windows[w, e]]
+                    gr[w] = total * _local(np.float64(xr[w]), mode)
 
 
 @kernel()
@@ -204,42 +218,46 @@ def lp_bwd_nhwc(
     y64: Array,
     x: Array,
     mode: int,
-    row_windows: Array,
-    row_windows_count: Array,
-    col_windows: Array,
-    col_windows_count: Array,
+    d_windows: Array,
+    d_windows_count: Array,
+    h_windows: Array,
+    h_windows_count: Array,
+    w_windows: Array,
+    w_windows_count: Array,
 ) -> None:  # pragma: no cover - compiled
-    """grad_x (N, H, W, C) from grad_y, y64 (N, H_out, W_out, C) and x; units are input rows
-    ``n·H + h``, the sums in per-thread float64 channel vectors.
+    """grad_x (N, D, H, W, C) from grad_y, y64 (N, D_out, H_out, W_out, C) and x; units are
+    input rows ``(n·D + d)·H + h``, the sums in per-thread float64 channel vectors.
 
-    The sums run in :func:`lp_bwd_nchw`'s order (over the covering rows for each covering column,
-    then over the columns), so both layouts give the same bits.
+    The sums run in :func:`lp_bwd_nchw`'s order (over the covering depth slices and rows for each
+    covering column, then over the columns), so both layouts give the same bits.
     """
-    height = grad_x.shape[1]
-    width = grad_x.shape[2]
-    channels = grad_x.shape[3]
+    depth, height, width, channels = (
+        grad_x.shape[1], grad_x.shape[2], grad_x.shape[3], grad_x.shape[4]
+    )
     total = np.empty(channels, np.float64)
     part = np.empty(channels, np.float64)
     for task in range(lo, hi):
-        n = task // height
-        h = task - n * height
-        rows = row_windows_count[h]
+        n = task // (depth * height)
+        d = (task // height) % depth
+        h = task % height
         for w in range(width):
             for c in range(channels):
                 total[c] = 0.0
-            for b in range(col_windows_count[w]):
-                ow = col_windows[w, b]
+            for e in range(w_windows_count[w]):
+                ow = w_windows[w, e]
                 for c in range(channels):
                     part[c] = 0.0
-                for a in range(rows):
-                    oh = row_windows[h, a]
-                    gy = grad_y[n, oh, ow]
-                    norms = y64[n, oh, ow]
-                    for c in range(channels):
-                        part[c] += np.float64(gy[c]) * _factor(norms[c], mode)
+                for a in range(d_windows_count[d]):
+                    od = d_windows[d, a]
+                    for b in range(h_windows_count[h]):
+                        oh = h_windows[h, b]
+                        gy = grad_y[n, od, oh, ow]
+                        norms = y64[n, od, oh, ow]
+                        for c in range(channels):
+                            part[c] += np.float64(gy[c]) * _factor(norms[c], mode)
                 for c in range(channels):
                     total[c] += part[c]
-            cell = x[n, h, w]
-            out = grad_x[n, h, w]
+            cell = x[n, d, h, w]
+            out = grad_x[n, d, h, w]
             for c in range(channels):
                 out[c] = total[c] * _local(np.float64(cell[c]), mode)

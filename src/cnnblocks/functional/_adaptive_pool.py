@@ -3,10 +3,10 @@
 Part of :mod:`cnnblocks.functional.pooling`, which re-exports these names (and
 :func:`adaptive_bins`). float32 and float64 inputs run compiled: when every output size divides
 its input size (a 14×14 map to 7×7, any map to 1×1) the bins are equal windows and go to the
-ordinary pooling kernels; other 1-D and 2-D bins go to :mod:`cnnblocks.engine.fast_adaptive`,
-which matches PyTorch's NCHW kernels bit for bit. Everything else (3-D bins of unequal size,
-float16, integers) runs on NumPy here, vectorised over bins: Python-level loops run over the taps
-of a bin (about ``L/O + 1``), never over output positions.
+ordinary pooling kernels; other bins (1-D to 3-D) go to :mod:`cnnblocks.engine.fast_adaptive`,
+which matches PyTorch's NCHW kernels bit for bit. float16 and integers run on NumPy here,
+vectorised over bins: Python-level loops run over the taps of a bin (about ``L/O + 1``), never
+over output positions.
 """
 
 from __future__ import annotations

@@ -113,7 +113,7 @@ def lp_pool(
     Padding contributes 0. ``p`` is a real number >= 1 (ONNX uses integers, default 2). PyTorch's
     ``lp_pool`` differs: it uses ``x**p`` without ``abs`` and scales ceil-mode windows; we follow
     ONNX. Computed in float64 and cast back to ``x``'s dtype; ``|x|^p`` beyond float64's range
-    overflows to inf. ``p`` of 1 or 2 with float32 and float64 inputs and 1-D and 2-D windows
+    overflows to inf. ``p`` of 1 or 2 with float32 and float64 inputs (1-D to 3-D windows)
     runs on compiled kernels (:mod:`cnnblocks.engine.fast_lp`), everything else on NumPy.
     Arguments and output shape are those of :func:`max_pool`.
 
