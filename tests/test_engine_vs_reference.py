@@ -382,14 +382,45 @@ def test_public_activations_run_on_the_compiled_engine(calls: dict[str, int]) ->
                      "relu_backward": 1, "relu_grad": 1}
 
 
-def test_float16_and_3d_windows_avoid_the_2d_kernels(calls: dict[str, int]) -> None:
-    # float16 runs on the NumPy path; 3-D windows on fast_pool3d (tests/test_engine_3d.py)
+def test_float16_runs_through_float32_and_3d_windows_avoid_the_2d_kernels(
+    calls: dict[str, int],
+) -> None:
+    # float16 is widened to float32 for the 2-D kernels; 3-D windows run on fast_pool3d
+    # (tests/test_engine_3d.py)
     from cnnblocks import functional as F
 
     x16 = np.ones((1, 2, 4, 4), np.float16)
     assert F.max_pool(x16, 2).dtype == np.float16
     assert F.avg_pool(np.ones((1, 1, 4, 4, 4), np.float32), 2).shape == (1, 1, 2, 2, 2)
-    assert calls == {}
+    assert calls == {"max_pool_forward": 1}
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_float16_through_float32_matches_reference(seed: int) -> None:
+    """Maxima and indices survive the float32 round trip exactly; means and gradients are
+    rounded once to float16 (the reference rounds its float64 result once: at most one float16
+    rounding apart)."""
+    from cnnblocks import functional as F
+
+    config = _config(seed)
+    rng = config.pop("rng")
+    x = _data(rng, (2, 3, *config.pop("spatial")), np.float16, seed)
+    x = np.where(np.isfinite(x), x * np.float16(0.37), x).astype(np.float16)
+    y, idx = F.max_pool(x, return_indices=True, **config)
+    want_y, want_idx = reference.max_pool(x, **config)
+    assert y.dtype == np.float16
+    assert_array_equal(y, want_y)
+    assert_array_equal(idx, want_idx)
+    y, ctx = F.max_pool_forward(x, **config)
+    gy = rng.standard_normal(y.shape).astype(np.float16)
+    assert_allclose(F.max_pool_backward(gy, ctx).astype(np.float64),
+                    reference.max_pool_backward(gy.astype(np.float64), x, **config),
+                    rtol=2e-3, atol=1e-3)
+    finite = np.nan_to_num(x, nan=1.5, neginf=-2.5)
+    a = F.avg_pool(finite, **config)
+    assert a.dtype == np.float16
+    assert_allclose(a.astype(np.float64), reference.avg_pool(finite.astype(np.float64), **config),
+                    rtol=2e-3, atol=1e-3)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
