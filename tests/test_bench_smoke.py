@@ -40,3 +40,15 @@ def test_bytes_moved_counts_inputs_and_outputs_once() -> None:
     assert run.bytes_moved(w, training=False) == 4 * (16 + 4)
     # training: x -> (y, int64 indices); (grad_y, indices) -> grad_x
     assert run.bytes_moved(w, training=True) == (4 * 16 + 4 * 4 + 8 * 4) + (4 * 4 + 8 * 4 + 4 * 16)
+
+
+def test_the_operators_benchmark_runs_every_case(tmp_path: Path) -> None:
+    from benchmarks import bench_operators
+
+    out = tmp_path / "operators.md"
+    rows = bench_operators.main(["--tiny", "--rounds", "1", "--threads", "1", "--no-torch",
+                                 "--out", str(out)])
+    keys = {c.key for c in bench_operators.cases("tiny")}
+    assert {(r.case.key, r.training) for r in rows} == {(k, t) for k in keys for t in (0, 1)}
+    assert all(r.ms["cnnblocks"] > 0 and r.ratio is None for r in rows)
+    assert out.read_text().startswith("# Other operators")
