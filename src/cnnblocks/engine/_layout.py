@@ -13,7 +13,16 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["empty", "in_memory_layout", "memory_layout", "shape_first", "to_caller"]
+__all__ = [
+    "empty",
+    "from_three_spatial",
+    "in_memory_layout",
+    "memory_layout",
+    "planes",
+    "shape_first",
+    "to_caller",
+    "with_three_spatial",
+]
 
 
 def _to_last(ndim: int) -> tuple[int, ...]:
@@ -64,3 +73,27 @@ def shape_first(a: np.ndarray, memory_last: bool) -> tuple[int, ...]:
     if memory_last:
         return (a.shape[0], a.shape[-1], *a.shape[1:-1])
     return tuple(a.shape)
+
+
+def with_three_spatial(a: np.ndarray, channels_last: bool) -> np.ndarray:
+    """A view of ``a`` with three spatial axes ``(D, H, W)``: missing leading ones get length 1.
+
+    Kernels written for 3-D windows then serve 1-D and 2-D ones (an outer loop of one turn).
+    """
+    missing = 5 - a.ndim
+    if channels_last:
+        return a.reshape(a.shape[0], *(1,) * missing, *a.shape[1:])
+    return a.reshape(*a.shape[:2], *(1,) * missing, *a.shape[2:])
+
+
+def from_three_spatial(a: np.ndarray, channels_last: bool, ndim: int) -> np.ndarray:
+    """Undo :func:`with_three_spatial` for an array of ``ndim`` dimensions (a view)."""
+    drop = 5 - ndim
+    if channels_last:
+        return a.reshape(a.shape[0], *a.shape[1 + drop:])
+    return a.reshape(*a.shape[:2], *a.shape[2 + drop:])
+
+
+def planes(a: np.ndarray) -> np.ndarray:
+    """(N, C, *spatial) -> (N·C, *spatial), a view of a C-contiguous channels-first array."""
+    return a.reshape(a.shape[0] * a.shape[1], *a.shape[2:])

@@ -18,7 +18,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cnnblocks._threads import get_num_threads
-from cnnblocks.engine._layout import empty, in_memory_layout, memory_layout, shape_first, to_caller
+from cnnblocks.engine._layout import (
+    empty,
+    from_three_spatial,
+    in_memory_layout,
+    memory_layout,
+    planes,
+    shape_first,
+    to_caller,
+    with_three_spatial,
+)
 from cnnblocks.engine._numba import parallel_for
 
 __all__ = ["avg_backward", "avg_forward", "max_backward", "max_forward", "supports"]
@@ -62,21 +71,6 @@ def _bins(length: int, out: int, dtype: np.dtype[np.floating]) -> _Tables:
     return start, end, (end - start).astype(dtype)
 
 
-def _to_5d(a: np.ndarray, channels_last: bool) -> np.ndarray:
-    """A view with three spatial axes: missing leading ones get length 1."""
-    missing = 5 - a.ndim
-    if channels_last:
-        return a.reshape(a.shape[0], *(1,) * missing, *a.shape[1:])
-    return a.reshape(*a.shape[:2], *(1,) * missing, *a.shape[2:])
-
-
-def _from_5d(a: np.ndarray, channels_last: bool, ndim: int) -> np.ndarray:
-    drop = 5 - ndim
-    if channels_last:
-        return a.reshape(a.shape[0], *a.shape[1 + drop:])
-    return a.reshape(*a.shape[:2], *a.shape[2 + drop:])
-
-
 def _spatial(sizes: tuple[int, ...]) -> tuple[int, int, int]:
     d, h, w = (1,) * (3 - len(sizes)) + tuple(sizes)
     return d, h, w
@@ -97,17 +91,12 @@ def _channel_blocks(n: int, c: int) -> int:
     return 1 if n >= threads else max(1, min(max(c // 16, 1), -(-2 * threads // n)))
 
 
-def _planes(a: np.ndarray) -> np.ndarray:
-    """(N, C, D, H, W) -> (N·C, D, H, W), a view."""
-    return a.reshape(a.shape[0] * a.shape[1], *a.shape[2:])
-
-
 def max_forward(
     x: np.ndarray, sizes: tuple[int, ...], channels_last: bool
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each bin's maximum and its int64 flat per-plane index, in the caller's layout."""
     ndim = x.ndim
-    xm, last = memory_layout(_to_5d(x, channels_last), channels_last)
+    xm, last = memory_layout(with_three_spatial(x, channels_last), channels_last)
     n, c, *in_dhw = shape_first(xm, last)
     out_dhw = _spatial(sizes)
     y = empty((n, c, *out_dhw), x.dtype, last)
@@ -120,11 +109,11 @@ def max_forward(
         parallel_for(k.binned_max_nhwc, rows, xm.size, xm, y, idx, *tables)
     else:
         parallel_for(
-            k.binned_max_nchw, n * c, xm.size, _planes(xm), _planes(y), _planes(idx), *tables
+            k.binned_max_nchw, n * c, xm.size, planes(xm), planes(y), planes(idx), *tables
         )
     return (
-        _from_5d(to_caller(y, channels_last, last), channels_last, ndim),
-        _from_5d(to_caller(idx, channels_last, last), channels_last, ndim),
+        from_three_spatial(to_caller(y, channels_last, last), channels_last, ndim),
+        from_three_spatial(to_caller(idx, channels_last, last), channels_last, ndim),
     )
 
 
@@ -133,8 +122,8 @@ def max_backward(
 ) -> np.ndarray:
     """Scatter-add ``grad_y`` to the cells the forward's ``indices`` name."""
     ndim = grad_y.ndim
-    gym, last = memory_layout(_to_5d(grad_y, channels_last), channels_last)
-    idx = in_memory_layout(_to_5d(indices, channels_last), channels_last, last)
+    gym, last = memory_layout(with_three_spatial(grad_y, channels_last), channels_last)
+    idx = in_memory_layout(with_three_spatial(indices, channels_last), channels_last, last)
     if idx.dtype != np.int64:
         idx = idx.astype(np.int64)
     n, c, out_d, out_h, out_w = shape_first(gym, last)
@@ -161,13 +150,13 @@ def max_backward(
             k.max_bwd_nchw, planes, gx.size, gx.reshape(planes, -1),
             gym.reshape(planes, -1), idx.reshape(planes, -1),
         )
-    return _from_5d(to_caller(gx, channels_last, last), channels_last, ndim)
+    return from_three_spatial(to_caller(gx, channels_last, last), channels_last, ndim)
 
 
 def avg_forward(x: np.ndarray, sizes: tuple[int, ...], channels_last: bool) -> np.ndarray:
     """Each bin's mean, ``sum / kd / kh / kw``, in the caller's layout."""
     ndim = x.ndim
-    xm, last = memory_layout(_to_5d(x, channels_last), channels_last)
+    xm, last = memory_layout(with_three_spatial(x, channels_last), channels_last)
     n, c, *in_dhw = shape_first(xm, last)
     out_dhw = _spatial(sizes)
     y = empty((n, c, *out_dhw), x.dtype, last)
@@ -177,8 +166,8 @@ def avg_forward(x: np.ndarray, sizes: tuple[int, ...], channels_last: bool) -> n
         rows = n * out_dhw[0] * out_dhw[1]
         parallel_for(k.binned_avg_nhwc, rows, xm.size, xm, y, *tables)
     else:
-        parallel_for(k.binned_avg_nchw, n * c, xm.size, _planes(xm), _planes(y), *tables)
-    return _from_5d(to_caller(y, channels_last, last), channels_last, ndim)
+        parallel_for(k.binned_avg_nchw, n * c, xm.size, planes(xm), planes(y), *tables)
+    return from_three_spatial(to_caller(y, channels_last, last), channels_last, ndim)
 
 
 def avg_backward(
@@ -186,7 +175,7 @@ def avg_backward(
 ) -> np.ndarray:
     """Each bin spreads ``grad_y / kd / kh / kw`` over its cells; grad_x in the caller's layout."""
     ndim = grad_y.ndim
-    gym, last = memory_layout(_to_5d(grad_y, channels_last), channels_last)
+    gym, last = memory_layout(with_three_spatial(grad_y, channels_last), channels_last)
     n, c, *out_dhw = shape_first(gym, last)
     spatial = input_shape[1:-1] if channels_last else input_shape[2:]
     in_dhw = _spatial(spatial)
@@ -197,5 +186,5 @@ def avg_backward(
         blocks = _channel_blocks(n, c)
         parallel_for(k.binned_avg_bwd_nhwc, n * blocks, gx.size, gx, gym, blocks, *tables)
     else:
-        parallel_for(k.binned_avg_bwd_nchw, n * c, gx.size, _planes(gx), _planes(gym), *tables)
-    return _from_5d(to_caller(gx, channels_last, last), channels_last, ndim)
+        parallel_for(k.binned_avg_bwd_nchw, n * c, gx.size, planes(gx), planes(gym), *tables)
+    return from_three_spatial(to_caller(gx, channels_last, last), channels_last, ndim)

@@ -15,7 +15,16 @@ from types import ModuleType
 import numpy as np
 from numpy.typing import NDArray
 
-from cnnblocks.engine._layout import empty, in_memory_layout, memory_layout, shape_first, to_caller
+from cnnblocks.engine._layout import (
+    empty,
+    from_three_spatial,
+    in_memory_layout,
+    memory_layout,
+    planes,
+    shape_first,
+    to_caller,
+    with_three_spatial,
+)
 from cnnblocks.engine._numba import parallel_for
 from cnnblocks.engine.fast_pool import _axis, _covering
 from cnnblocks.shapes import PoolGeometry
@@ -49,25 +58,6 @@ def supports(x: np.ndarray, geometry: PoolGeometry, p: float) -> bool:
     )
 
 
-def _to_5d(a: np.ndarray, channels_last: bool) -> np.ndarray:
-    """A view with three spatial axes: missing leading ones get length 1."""
-    missing = 5 - a.ndim
-    if channels_last:
-        return a.reshape(a.shape[0], *(1,) * missing, *a.shape[1:])
-    return a.reshape(*a.shape[:2], *(1,) * missing, *a.shape[2:])
-
-
-def _from_5d(a: np.ndarray, channels_last: bool, ndim: int) -> np.ndarray:
-    drop = 5 - ndim
-    if channels_last:
-        return a.reshape(a.shape[0], *a.shape[1 + drop:])
-    return a.reshape(*a.shape[:2], *a.shape[2 + drop:])
-
-
-def _planes(a: np.ndarray) -> np.ndarray:
-    return a.reshape(a.shape[0] * a.shape[1], *a.shape[2:])
-
-
 def _window_tables(g: PoolGeometry) -> tuple[NDArray[np.int64] | int, ...]:
     """(first inside tap, taps inside, dilation) for D, H and W."""
     tables: list[NDArray[np.int64] | int] = []
@@ -94,7 +84,7 @@ def forward(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(y in x's dtype, y64 in float64)``, both in the caller's layout."""
     ndim = x.ndim
-    xm, last = memory_layout(_to_5d(x, channels_last), channels_last)
+    xm, last = memory_layout(with_three_spatial(x, channels_last), channels_last)
     n, c = shape_first(xm, last)[:2]
     out = (1,) * (3 - geometry.rank) + tuple(geometry.output_size)
     y = empty((n, c, *out), x.dtype, last)
@@ -105,11 +95,11 @@ def forward(
         parallel_for(k.lp_fwd_nhwc, n * out[0] * out[1], xm.size, xm, y, y64, *args)
     else:
         parallel_for(
-            k.lp_fwd_nchw, n * c, xm.size, _planes(xm), _planes(y), _planes(y64), *args
+            k.lp_fwd_nchw, n * c, xm.size, planes(xm), planes(y), planes(y64), *args
         )
     return (
-        _from_5d(to_caller(y, channels_last, last), channels_last, ndim),
-        _from_5d(to_caller(y64, channels_last, last), channels_last, ndim),
+        from_three_spatial(to_caller(y, channels_last, last), channels_last, ndim),
+        from_three_spatial(to_caller(y64, channels_last, last), channels_last, ndim),
     )
 
 
@@ -123,9 +113,9 @@ def backward(
 ) -> np.ndarray:
     """grad_x in grad_y's dtype and the caller's layout."""
     ndim = grad_y.ndim
-    gym, last = memory_layout(_to_5d(grad_y, channels_last), channels_last)
-    norms = in_memory_layout(_to_5d(y64, channels_last), channels_last, last)
-    xm = in_memory_layout(_to_5d(x, channels_last), channels_last, last)
+    gym, last = memory_layout(with_three_spatial(grad_y, channels_last), channels_last)
+    norms = in_memory_layout(with_three_spatial(y64, channels_last), channels_last, last)
+    xm = in_memory_layout(with_three_spatial(x, channels_last), channels_last, last)
     n, c = shape_first(gym, last)[:2]
     spatial = (1,) * (3 - geometry.rank) + tuple(geometry.input_size)
     gx = empty((n, c, *spatial), grad_y.dtype, last)
@@ -137,7 +127,7 @@ def backward(
         )
     else:
         parallel_for(
-            k.lp_bwd_nchw, n * c, gx.size, _planes(gx), _planes(gym), _planes(norms),
-            _planes(xm), *args,
+            k.lp_bwd_nchw, n * c, gx.size, planes(gx), planes(gym), planes(norms),
+            planes(xm), *args,
         )
-    return _from_5d(to_caller(gx, channels_last, last), channels_last, ndim)
+    return from_three_spatial(to_caller(gx, channels_last, last), channels_last, ndim)
