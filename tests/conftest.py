@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -41,3 +42,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(
                 pytest.mark.skip(reason="Chromium is not installed (apt-get install chromium)")
             )
+
+
+@pytest.fixture(params=[1, 2], ids=["1-thread", "2-threads"])
+def nthreads(request: pytest.FixtureRequest) -> Iterator[int]:
+    """Run the test at 1 and at 2 engine threads, restoring the setting afterwards."""
+    import cnnblocks
+
+    before = cnnblocks.get_num_threads()
+    cnnblocks.set_num_threads(request.param)
+    yield request.param
+    cnnblocks.set_num_threads(before)

@@ -9,29 +9,18 @@ the reference's indices (max) and the adjoint identity <A x, g> = <x, A^T g> (me
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-import cnnblocks
 import cnnblocks.functional as F
 from cnnblocks import reference
 from cnnblocks.engine import fast_adaptive
 from cnnblocks.errors import ParameterError
 from cnnblocks.shapes import pool_geometry
-
-LAYOUTS = ("nchw", "nhwc", "nchw-in-nhwc-memory", "strided")
-
-
-@pytest.fixture(params=[1, 2], ids=["1-thread", "2-threads"])
-def threads(request: pytest.FixtureRequest) -> Iterator[int]:
-    before = cnnblocks.get_num_threads()
-    cnnblocks.set_num_threads(request.param)
-    yield request.param
-    cnnblocks.set_num_threads(before)
+from layout_cases import LAYOUTS, in_layout, to_nchw
 
 
 def _data(rng: np.random.Generator, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
@@ -41,24 +30,6 @@ def _data(rng: np.random.Generator, shape: tuple[int, ...], dtype: Any) -> np.nd
     x[rng.random(shape) < 0.04] = np.nan
     x[rng.random(shape) < 0.1] = -np.inf
     return x
-
-
-def _in_layout(x: np.ndarray, layout: str) -> tuple[np.ndarray, str]:
-    """The NCHW array ``x`` as a caller would pass it, and the data_format to declare."""
-    last_axes = (0, *range(2, x.ndim), 1)
-    if layout == "nchw":
-        return x.copy(), "NCHW"
-    if layout == "nhwc":
-        return np.ascontiguousarray(x.transpose(last_axes)), "NHWC"
-    if layout == "nchw-in-nhwc-memory":
-        stored = np.ascontiguousarray(x.transpose(last_axes))
-        return stored.transpose(0, x.ndim - 1, *range(1, x.ndim - 1)), "NCHW"
-    wide = np.repeat(x, 2, axis=1)  # a strided view: every other channel
-    return wide[:, ::2], "NCHW"
-
-
-def _to_nchw(a: np.ndarray, data_format: str) -> np.ndarray:
-    return np.moveaxis(a, -1, 1) if data_format == "NHWC" else a
 
 
 def _unequal_case(seed: int) -> tuple[np.ndarray, tuple[int, ...]]:
@@ -77,13 +48,13 @@ def _unequal_case(seed: int) -> tuple[np.ndarray, tuple[int, ...]]:
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("seed", range(12))
-def test_adaptive_max_matches_reference(seed: int, layout: str, threads: int) -> None:
+def test_adaptive_max_matches_reference(seed: int, layout: str, nthreads: int) -> None:
     x, out = _unequal_case(seed)
     assert fast_adaptive.supports(x, x.ndim - 2)
     want_y, want_idx = reference.adaptive_max_pool(x, out)
-    arg, fmt = _in_layout(x, layout)
+    arg, fmt = in_layout(x, layout)
     y, idx = F.adaptive_max_pool(arg, out, return_indices=True, data_format=fmt)
-    y, idx = _to_nchw(y, fmt), _to_nchw(idx, fmt)
+    y, idx = to_nchw(y, fmt), to_nchw(idx, fmt)
     assert y.dtype == x.dtype
     assert idx.dtype == np.int64
     assert_array_equal(y, want_y)
@@ -94,7 +65,7 @@ def test_adaptive_max_matches_reference(seed: int, layout: str, threads: int) ->
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("seed", range(12))
 def test_adaptive_max_backward_scatters_to_reference_argmax(
-    seed: int, layout: str, threads: int
+    seed: int, layout: str, nthreads: int
 ) -> None:
     x, out = _unequal_case(seed)
     _, want_idx = reference.adaptive_max_pool(x, out)
@@ -103,21 +74,21 @@ def test_adaptive_max_backward_scatters_to_reference_argmax(
     for n in range(x.shape[0]):
         for c in range(x.shape[1]):
             np.add.at(want[n, c], want_idx[n, c].ravel(), g[n, c].ravel())
-    arg, fmt = _in_layout(x, layout)
+    arg, fmt = in_layout(x, layout)
     _, ctx = F.adaptive_max_pool_forward(arg, out, data_format=fmt)
     g_arg = np.ascontiguousarray(np.moveaxis(g, 1, -1)) if fmt == "NHWC" else g
-    gx = _to_nchw(F.adaptive_max_pool_backward(g_arg, ctx), fmt)
+    gx = to_nchw(F.adaptive_max_pool_backward(g_arg, ctx), fmt)
     assert gx.dtype == x.dtype
     assert_allclose(gx, want.reshape(x.shape), rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("seed", range(12))
-def test_adaptive_avg_and_its_adjoint(seed: int, layout: str, threads: int) -> None:
+def test_adaptive_avg_and_its_adjoint(seed: int, layout: str, nthreads: int) -> None:
     x, out = _unequal_case(seed)
     x = np.nan_to_num(x, nan=0.5, neginf=-2.5)
-    arg, fmt = _in_layout(x, layout)
-    y = _to_nchw(F.adaptive_avg_pool(arg, out, data_format=fmt), fmt)
+    arg, fmt = in_layout(x, layout)
+    y = to_nchw(F.adaptive_avg_pool(arg, out, data_format=fmt), fmt)
     tol = 1e-6 if x.dtype == np.float32 else 1e-13
     assert y.dtype == x.dtype
     assert_allclose(y, reference.adaptive_avg_pool(x, out), rtol=tol, atol=tol)
@@ -125,7 +96,7 @@ def test_adaptive_avg_and_its_adjoint(seed: int, layout: str, threads: int) -> N
     g = np.random.default_rng(seed).standard_normal(y.shape).astype(x.dtype)
     _, ctx = F.adaptive_avg_pool_forward(arg, out, data_format=fmt)
     g_arg = np.ascontiguousarray(np.moveaxis(g, 1, -1)) if fmt == "NHWC" else g
-    gx = _to_nchw(F.adaptive_avg_pool_backward(g_arg, ctx), fmt)
+    gx = to_nchw(F.adaptive_avg_pool_backward(g_arg, ctx), fmt)
     assert gx.dtype == x.dtype
     assert gx.shape == x.shape
     probe = np.random.default_rng(seed + 99).standard_normal(x.shape)
@@ -156,8 +127,8 @@ def test_adaptive_avg_rounds_like_torch_nchw(
     y, ctx = F.adaptive_avg_pool_forward(arg, out, data_format=fmt)
     g_arg = np.ascontiguousarray(np.moveaxis(g, 1, -1)) if channels_last else g
     gx = F.adaptive_avg_pool_backward(g_arg, ctx)
-    assert_array_equal(_to_nchw(y, fmt), yt.detach().numpy())
-    assert_array_equal(_to_nchw(gx, fmt), xt.grad.numpy())
+    assert_array_equal(to_nchw(y, fmt), yt.detach().numpy())
+    assert_array_equal(to_nchw(gx, fmt), xt.grad.numpy())
 
 
 def _strided_case(seed: int) -> dict[str, Any]:
@@ -184,12 +155,12 @@ def _strided_case(seed: int) -> dict[str, Any]:
 @pytest.mark.parametrize("layout", ["nchw", "strided"])
 @pytest.mark.parametrize("seed", range(16))
 def test_max_pool_stride_three_and_more_matches_reference(
-    seed: int, layout: str, threads: int
+    seed: int, layout: str, nthreads: int
 ) -> None:
     case = _strided_case(seed)
     x = case.pop("x")
     want_y, want_idx = reference.max_pool(x, **case)
-    arg, fmt = _in_layout(x, layout)
+    arg, fmt = in_layout(x, layout)
     y, idx = F.max_pool(arg, return_indices=True, data_format=fmt, **case)
     assert_array_equal(y, want_y)
     assert_array_equal(np.signbit(y), np.signbit(want_y))

@@ -9,29 +9,18 @@ views, at 1 and 2 threads; both layouts must give the same bits.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-import cnnblocks
 import cnnblocks.functional as F
 from cnnblocks import reference
 from cnnblocks.engine import fast_lp
 from cnnblocks.errors import ParameterError
 from cnnblocks.shapes import pool_geometry
-
-LAYOUTS = ("nchw", "nhwc", "nchw-in-nhwc-memory", "strided")
-
-
-@pytest.fixture(params=[1, 2], ids=["1-thread", "2-threads"])
-def threads(request: pytest.FixtureRequest) -> Iterator[int]:
-    before = cnnblocks.get_num_threads()
-    cnnblocks.set_num_threads(request.param)
-    yield request.param
-    cnnblocks.set_num_threads(before)
+from layout_cases import LAYOUTS, from_nchw, in_layout, to_nchw
 
 
 def _case(seed: int) -> dict[str, Any]:
@@ -57,36 +46,16 @@ def _case(seed: int) -> dict[str, Any]:
     return {"x": x.astype(dtype), "p": 1 + (seed // 3) % 2, **args}
 
 
-def _in_layout(x: np.ndarray, layout: str) -> tuple[np.ndarray, str]:
-    last_axes = (0, *range(2, x.ndim), 1)
-    if layout == "nchw":
-        return x.copy(), "NCHW"
-    if layout == "nhwc":
-        return np.ascontiguousarray(x.transpose(last_axes)), "NHWC"
-    if layout == "nchw-in-nhwc-memory":
-        stored = np.ascontiguousarray(x.transpose(last_axes))
-        return stored.transpose(0, x.ndim - 1, *range(1, x.ndim - 1)), "NCHW"
-    return np.repeat(x, 2, axis=1)[:, ::2], "NCHW"
-
-
-def _to_nchw(a: np.ndarray, data_format: str) -> np.ndarray:
-    return np.moveaxis(a, -1, 1) if data_format == "NHWC" else a
-
-
-def _from_nchw(a: np.ndarray, data_format: str) -> np.ndarray:
-    return np.ascontiguousarray(np.moveaxis(a, 1, -1)) if data_format == "NHWC" else a
-
-
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("seed", range(10))
-def test_lp_forward_matches_reference(seed: int, layout: str, threads: int) -> None:
+def test_lp_forward_matches_reference(seed: int, layout: str, nthreads: int) -> None:
     case = _case(seed)
     x = case.pop("x")
     assert fast_lp.supports(x, pool_geometry(x.shape[2:], case["kernel_size"], case["stride"],
                                              case["padding"], case["dilation"],
                                              case["ceil_mode"]), case["p"])
-    arg, fmt = _in_layout(x, layout)
-    y = _to_nchw(F.lp_pool(arg, data_format=fmt, **case), fmt)
+    arg, fmt = in_layout(x, layout)
+    y = to_nchw(F.lp_pool(arg, data_format=fmt, **case), fmt)
     want = reference.lp_pool(x, **case)
     assert y.dtype == x.dtype
     # both round one float64 norm to x's dtype: equal, or one float64 rounding apart
@@ -94,7 +63,7 @@ def test_lp_forward_matches_reference(seed: int, layout: str, threads: int) -> N
 
 
 @pytest.mark.parametrize("seed", range(10))
-def test_lp_backward_matches_finite_differences(seed: int, threads: int) -> None:
+def test_lp_backward_matches_finite_differences(seed: int, nthreads: int) -> None:
     case = _case(seed)
     x = case.pop("x").astype(np.float64)
     x[x == 0] = 0.25  # |x| and the norm are not differentiable at 0
@@ -116,11 +85,11 @@ def test_lp_layouts_give_the_same_bits(seed: int, layout: str) -> None:
     y, ctx = F.lp_pool_forward(x, **case)
     g = np.random.default_rng(seed).standard_normal(y.shape).astype(x.dtype)
     gx = F.lp_pool_backward(g, ctx)
-    arg, fmt = _in_layout(x, layout)
+    arg, fmt = in_layout(x, layout)
     y2, ctx2 = F.lp_pool_forward(arg, data_format=fmt, **case)
-    gx2 = F.lp_pool_backward(_from_nchw(g, fmt), ctx2)
-    assert_array_equal(_to_nchw(y2, fmt), y)
-    assert_array_equal(_to_nchw(gx2, fmt), gx)
+    gx2 = F.lp_pool_backward(from_nchw(g, fmt), ctx2)
+    assert_array_equal(to_nchw(y2, fmt), y)
+    assert_array_equal(to_nchw(gx2, fmt), gx)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

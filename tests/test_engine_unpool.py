@@ -9,26 +9,15 @@ indices (overlapping windows) on purpose.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
-import cnnblocks
 import cnnblocks.functional as F
 from cnnblocks.engine import fast_unpool
-
-LAYOUTS = ("nchw", "nhwc", "nchw-in-nhwc-memory", "strided")
-
-
-@pytest.fixture(params=[1, 2], ids=["1-thread", "2-threads"])
-def threads(request: pytest.FixtureRequest) -> Iterator[int]:
-    before = cnnblocks.get_num_threads()
-    cnnblocks.set_num_threads(request.param)
-    yield request.param
-    cnnblocks.set_num_threads(before)
+from layout_cases import LAYOUTS, in_layout, to_nchw
 
 
 def _case(seed: int) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
@@ -53,38 +42,22 @@ def _expected(y: np.ndarray, idx: np.ndarray, out: tuple[int, ...]) -> np.ndarra
     return want.reshape(n, c, *out)
 
 
-def _in_layout(x: np.ndarray, layout: str) -> tuple[np.ndarray, str]:
-    last_axes = (0, *range(2, x.ndim), 1)
-    if layout == "nchw":
-        return x.copy(), "NCHW"
-    if layout == "nhwc":
-        return np.ascontiguousarray(x.transpose(last_axes)), "NHWC"
-    if layout == "nchw-in-nhwc-memory":
-        stored = np.ascontiguousarray(x.transpose(last_axes))
-        return stored.transpose(0, x.ndim - 1, *range(1, x.ndim - 1)), "NCHW"
-    return np.repeat(x, 2, axis=1)[:, ::2], "NCHW"
-
-
-def _to_nchw(a: np.ndarray, data_format: str) -> np.ndarray:
-    return np.moveaxis(a, -1, 1) if data_format == "NHWC" else a
-
-
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("seed", range(9))
-def test_unpool_and_its_gradient_match_loops(seed: int, layout: str, threads: int) -> None:
+def test_unpool_and_its_gradient_match_loops(seed: int, layout: str, nthreads: int) -> None:
     y, idx, out = _case(seed)
     assert fast_unpool.supports(y)
-    arg, fmt = _in_layout(y, layout)
-    idx_arg, _ = _in_layout(idx, layout)
+    arg, fmt = in_layout(y, layout)
+    idx_arg, _ = in_layout(idx, layout)
     rank = y.ndim - 2
     unpooled, ctx = F.max_unpool_forward(arg, idx_arg, (2,) * rank, output_size=out,
                                          data_format=fmt)
     want = _expected(y, idx, out)
     assert unpooled.dtype == y.dtype
-    assert_array_equal(_to_nchw(unpooled, fmt), want)
+    assert_array_equal(to_nchw(unpooled, fmt), want)
     grad_out = np.random.default_rng(seed).standard_normal(want.shape).astype(y.dtype)
     grad_arg = np.ascontiguousarray(np.moveaxis(grad_out, 1, -1)) if fmt == "NHWC" else grad_out
-    grad_y = _to_nchw(F.max_unpool_backward(grad_arg, ctx), fmt)
+    grad_y = to_nchw(F.max_unpool_backward(grad_arg, ctx), fmt)
     n, c = y.shape[:2]
     flat = grad_out.reshape(n, c, -1)
     want_grad = np.array(
