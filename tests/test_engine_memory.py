@@ -80,13 +80,33 @@ def test_pooling_allocates_no_full_size_temporary(op: str, data_format: str) -> 
     assert extra <= returned + SLACK, (op, data_format, extra, returned)
 
 
-@pytest.mark.parametrize("name", ["relu", "sigmoid"])
+@pytest.mark.parametrize(
+    "name",
+    ["relu", "sigmoid", "relu6", "hardsigmoid", "softsign", "elu", "selu", "celu", "softplus",
+     "silu", "mish", "tanh", "gelu", "gelu_tanh"],
+)
 def test_activations_allocate_only_their_output(name: str) -> None:
     x = _inputs("NCHW")
+    kw: dict[str, Any] = {"approximate": "tanh"} if name == "gelu_tanh" else {}
+    name = name.removesuffix("_tanh")
     forward = getattr(F, f"{name}_forward")
     backward = getattr(F, f"{name}_backward")
-    y, ctx = forward(x)
+    grad = getattr(F, f"{name}_grad")
+    y, ctx = forward(x, **kw)
     g = np.ones_like(y)
-    for call in (lambda: getattr(F, name)(x), lambda: forward(x), lambda: backward(g, ctx)):
+    for call in (lambda: getattr(F, name)(x, **kw), lambda: forward(x, **kw),
+                 lambda: backward(g, ctx), lambda: grad(x, **kw)):
         extra, returned = _peak_extra(call)
         assert extra <= returned + SLACK, (name, extra, returned)
+
+
+def test_prelu_allocates_only_its_outputs() -> None:
+    x = _inputs("NCHW")
+    w = np.linspace(0.1, 0.4, SHAPE[1]).astype(np.float32)
+    y, ctx = F.prelu_forward(x, w)
+    g = np.ones_like(y)
+    # the backward's weight-gradient partial sums (a few float64 per channel) fit in the slack
+    for call in (lambda: F.prelu(x, w), lambda: F.prelu_forward(x, w),
+                 lambda: F.prelu_backward(g, ctx)):
+        extra, returned = _peak_extra(call)
+        assert extra <= returned + SLACK, ("prelu", extra, returned)

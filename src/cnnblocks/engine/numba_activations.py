@@ -1,4 +1,4 @@
-"""Compiled (numba) elementwise kernels: relu and sigmoid, forward, derivative and backward.
+"""Compiled (numba) elementwise kernels: sigmoid and the piecewise-linear activations.
 
 Importing this module imports numba; :mod:`cnnblocks.engine.fast_activations` imports it when a
 kernel first runs. Every kernel reads its inputs once and writes its output once (fused: no
@@ -6,18 +6,14 @@ temporaries), on a range ``[lo, hi)`` of elements of flat contiguous arrays;
 :func:`~cnnblocks.engine._numba.parallel_for` runs one range per thread.
 
 numba's ``exp`` compiles to a scalar libm call (no SVML here), which caps sigmoid at a fraction of
-memory bandwidth. So ``e^{-|x|}`` is computed with operations that vectorise: Cody–Waite range
-reduction ``t = k ln2 + r`` (``|r| <= ln2/2``), a polynomial for ``e^r`` (Cephes ``expf``'s for
-float32, Taylor to degree 13 for float64) and the power of two built from exponent bits. The scale
-is applied as ``(p · 2^(k+64)) · 2^-64``: the first product is exact (its result is a normal
-number for every ``k`` the clamp allows) and only the second can round, so results down to the
-subnormals are right with a single bit-built factor. Accuracy: within 2 ulp of a correctly
-rounded σ; arguments below −104 (float32) or −746 (float64) give exactly 0, like the correctly
-rounded value.
+memory bandwidth, so ``e^{-|x|}`` comes from :mod:`cnnblocks.engine.numba_vector_math`, whose
+helpers vectorise. Sigmoid's accuracy: within 2 ulp of a correctly rounded σ; arguments below
+−104 (float32) or −746 (float64) give exactly 0, like the correctly rounded value. The exp kernels
+are compiled with ``fastmath={'contract'}`` only (FMA contraction; no other IEEE rule relaxed).
 
-The exp kernels are compiled with ``fastmath={'contract'}`` only: multiply-adds fuse into FMA
-instructions (one rounding instead of two, so never less accurate), which halves the work of the
-polynomial; no other IEEE rule is relaxed (NaN, inf and signed zeros behave as written).
+The piecewise-linear kernels (relu, relu6, leaky_relu, prelu, thresholded_relu, hardsigmoid,
+hardswish, softsign) repeat the NumPy path's operations in its order, without FMA, so both give
+the same bits.
 """
 
 from __future__ import annotations
@@ -26,16 +22,32 @@ from typing import Any
 
 import numpy as np
 
-from cnnblocks.engine._numba import jit, kernel, numba_module
+from cnnblocks.engine._numba import kernel
+from cnnblocks.engine.numba_vector_math import (
+    EXP_MATH,
+    F32_ONE,
+    F32_ZERO,
+    exp_nonpositive_f32,
+    exp_nonpositive_f64,
+)
 
 __all__ = [
+    "hardsigmoid",
+    "hardsigmoid_backward",
+    "hardsigmoid_grad",
     "hardswish",
     "hardswish_backward",
     "hardswish_grad",
     "leaky_relu",
     "leaky_relu_backward",
     "leaky_relu_grad",
+    "prelu",
+    "prelu_backward",
+    "prelu_grad",
     "relu",
+    "relu6",
+    "relu6_backward",
+    "relu6_grad",
     "relu_backward",
     "relu_grad",
     "sigmoid_backward",
@@ -43,112 +55,15 @@ __all__ = [
     "sigmoid_f64",
     "sigmoid_grad_f32",
     "sigmoid_grad_f64",
+    "softsign",
+    "softsign_backward",
+    "softsign_grad",
     "thresholded_relu",
     "thresholded_relu_backward",
     "thresholded_relu_grad",
 ]
 
 Array = Any
-
-_numba = numba_module()
-_types = _numba.core.types
-
-
-@_numba.extending.intrinsic  # type: ignore[untyped-decorator]
-def _bits_as_float(typingctx: Any, bits: Any) -> Any:  # pragma: no cover - compiled
-    """Reinterpret int32 bits as float32, int64 bits as float64 (a free register move)."""
-    if bits == _types.int32:
-        result = _types.float32
-    elif bits == _types.int64:
-        result = _types.float64
-    else:
-        return None
-
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        return builder.bitcast(args[0], context.get_value_type(result))
-
-    return result(bits), codegen
-
-
-# float32 constants (typed, so that float32 arithmetic is not promoted to float64)
-_F32 = np.float32
-_F32_LO = _F32(-104.0)
-_F32_LOG2E = _F32(1.44269504088896341)
-_F32_C1 = _F32(0.693359375)
-_F32_C2 = _F32(-2.12194440e-4)
-_F32_P0 = _F32(1.9875691500e-4)
-_F32_P1 = _F32(1.3981999507e-3)
-_F32_P2 = _F32(8.3334519073e-3)
-_F32_P3 = _F32(4.1665795894e-2)
-_F32_P4 = _F32(1.6666665459e-1)
-_F32_P5 = _F32(5.0000001201e-1)
-_F32_HALF = _F32(0.5)
-_F32_ONE = _F32(1.0)
-_F32_ZERO = _F32(0.0)
-_F32_MANT = _F32(8388608.0)  # 2**23
-
-# float64 constants
-_F64_LO = -746.0
-_F64_LOG2E = 1.4426950408889634
-_F64_C1 = 6.93147180369123816490e-01  # ln 2, high part (exact in few bits)
-_F64_C2 = 1.90821492927058770002e-10  # ln 2 - C1
-_F64_MANT = 4503599627370496.0  # 2**52
-
-
-_F32_SCALE_BIAS = _F32(127.0 + 64.0)
-_F32_TWO_M64 = _F32(2.0**-64)
-_F64_SCALE_BIAS = 1023.0 + 64.0
-_F64_TWO_M64 = 2.0**-64
-# Cody-Waite's k = round(t · log2 e) by the 1.5 · 2^mantissa trick: adding and subtracting it
-# rounds to nearest in two plain additions, which vectorise (np.floor does too, but costs more).
-_F32_ROUND = _F32(12582912.0)  # 1.5 * 2**23
-_F64_ROUND = 6755399441055744.0  # 1.5 * 2**52
-
-# Helpers and kernels that evaluate e^t: FMA contraction only (see the module docstring).
-_EXP_MATH = {"fastmath": {"contract"}}
-
-
-@jit(**_EXP_MATH)
-def _exp_nonpositive_f32(t: Any) -> Any:  # pragma: no cover - compiled
-    """e^t for t <= 0 (float32); NaN input gives garbage, callers select NaN afterwards."""
-    t = t if t > _F32_LO else _F32_LO
-    kf = (t * _F32_LOG2E + _F32_ROUND) - _F32_ROUND
-    r = t - kf * _F32_C1
-    r = r - kf * _F32_C2
-    p = _F32_P0
-    p = p * r + _F32_P1
-    p = p * r + _F32_P2
-    p = p * r + _F32_P3
-    p = p * r + _F32_P4
-    p = p * r + _F32_P5
-    p = p * r * r + r + _F32_ONE
-    # 2^(k+64) from its exponent bits: k >= -150 after the clamp, so the biased exponent is >= 41
-    scale = _bits_as_float(np.int32((kf + _F32_SCALE_BIAS) * _F32_MANT))
-    return (p * scale) * _F32_TWO_M64
-
-
-@jit(**_EXP_MATH)
-def _exp_nonpositive_f64(t: Any) -> Any:  # pragma: no cover - compiled
-    """e^t for t <= 0 (float64), Taylor polynomial of degree 13 on |r| <= ln2/2."""
-    t = t if t > _F64_LO else _F64_LO
-    kf = (t * _F64_LOG2E + _F64_ROUND) - _F64_ROUND
-    r = t - kf * _F64_C1
-    r = r - kf * _F64_C2
-    p = 1.0 / 6227020800.0
-    p = p * r + 1.0 / 479001600.0
-    p = p * r + 1.0 / 39916800.0
-    p = p * r + 1.0 / 3628800.0
-    p = p * r + 1.0 / 362880.0
-    p = p * r + 1.0 / 40320.0
-    p = p * r + 1.0 / 5040.0
-    p = p * r + 1.0 / 720.0
-    p = p * r + 1.0 / 120.0
-    p = p * r + 1.0 / 24.0
-    p = p * r + 1.0 / 6.0
-    p = p * r + 0.5
-    p = p * r * r + r + 1.0
-    scale = _bits_as_float(np.int64((kf + _F64_SCALE_BIAS) * _F64_MANT))
-    return (p * scale) * _F64_TWO_M64
 
 
 # --- sigmoid --------------------------------------------------------------------------------
@@ -157,49 +72,49 @@ def _exp_nonpositive_f64(t: Any) -> Any:  # pragma: no cover - compiled
 # index start at 0, which spares the wrap-around checks that would stop vectorisation.
 
 
-@kernel(**_EXP_MATH)
+@kernel(**EXP_MATH)
 def sigmoid_f32(lo: int, hi: int, x: Array, y: Array) -> None:  # pragma: no cover - compiled
     """y = σ(x), float32."""
     xs, ys = x[lo:hi], y[lo:hi]
     for i in range(hi - lo):
         v = xs[i]
-        z = _exp_nonpositive_f32(-abs(v))
-        num = _F32_ONE if v >= _F32_ZERO else z
-        s = num / (z + _F32_ONE)
+        z = exp_nonpositive_f32(-abs(v))
+        num = F32_ONE if v >= F32_ZERO else z
+        s = num / (z + F32_ONE)
         ys[i] = s if v == v else v
 
 
-@kernel(**_EXP_MATH)
+@kernel(**EXP_MATH)
 def sigmoid_f64(lo: int, hi: int, x: Array, y: Array) -> None:  # pragma: no cover - compiled
     """y = σ(x), float64."""
     xs, ys = x[lo:hi], y[lo:hi]
     for i in range(hi - lo):
         v = xs[i]
-        z = _exp_nonpositive_f64(-abs(v))
+        z = exp_nonpositive_f64(-abs(v))
         num = 1.0 if v >= 0.0 else z
         s = num / (z + 1.0)
         ys[i] = s if v == v else v
 
 
-@kernel(**_EXP_MATH)
+@kernel(**EXP_MATH)
 def sigmoid_grad_f32(lo: int, hi: int, x: Array, y: Array) -> None:  # pragma: no cover
     """y = σ'(x) = z/(1+z)^2, z = e^{-|x|}, float32."""
     xs, ys = x[lo:hi], y[lo:hi]
     for i in range(hi - lo):
         v = xs[i]
-        z = _exp_nonpositive_f32(-abs(v))
-        d = z + _F32_ONE
+        z = exp_nonpositive_f32(-abs(v))
+        d = z + F32_ONE
         s = z / (d * d)
         ys[i] = s if v == v else v
 
 
-@kernel(**_EXP_MATH)
+@kernel(**EXP_MATH)
 def sigmoid_grad_f64(lo: int, hi: int, x: Array, y: Array) -> None:  # pragma: no cover
     """y = σ'(x) = z/(1+z)^2, z = e^{-|x|}, float64."""
     xs, ys = x[lo:hi], y[lo:hi]
     for i in range(hi - lo):
         v = xs[i]
-        z = _exp_nonpositive_f64(-abs(v))
+        z = exp_nonpositive_f64(-abs(v))
         d = z + 1.0
         s = z / (d * d)
         ys[i] = s if v == v else v
@@ -368,3 +283,239 @@ def hardswish_backward(
         d = zero if v <= -three else d
         d = d if v < three else one
         out[i] = d * gs[i]
+
+
+# --- relu6 ----------------------------------------------------------------------------------
+# ``np.clip(x, 0, 6)``: x unless x < 0 (then 0) or x > 6 (then 6); so NaN stays NaN and −0 stays
+# −0, exactly as np.clip. The comparisons are written as selects, which vectorise.
+
+
+@kernel()
+def relu6(
+    lo: int, hi: int, x: Array, y: Array, zero: Any, six: Any
+) -> None:  # pragma: no cover - compiled
+    """y = min(max(x, 0), 6) with np.clip's NaN and −0."""
+    xs, ys = x[lo:hi], y[lo:hi]
+    for i in range(hi - lo):
+        v = xs[i]
+        v = zero if v < zero else v
+        ys[i] = six if v > six else v
+
+
+@kernel()
+def relu6_grad(
+    lo: int, hi: int, x: Array, y: Array, zero: Any, one: Any, six: Any
+) -> None:  # pragma: no cover - compiled
+    """y = 0 where x <= 0 or x >= 6, else 1 (NaN: 1, PyTorch's comparisons)."""
+    xs, ys = x[lo:hi], y[lo:hi]
+    for i in range(hi - lo):
+        v = xs[i]
+        ys[i] = zero if (v <= zero) | (v >= six) else one
+
+
+@kernel()
+def relu6_backward(
+    lo: int, hi: int, grad_y: Array, y: Array, grad_x: Array, zero: Any, six: Any
+) -> None:  # pragma: no cover - compiled
+    """grad_x = 0 where the saved output y <= 0 or y >= 6, else grad_y."""
+    gs, ys, out = grad_y[lo:hi], y[lo:hi], grad_x[lo:hi]
+    for i in range(hi - lo):
+        g = gs[i]  # loaded unconditionally: a branch-free select
+        v = ys[i]
+        out[i] = zero if (v <= zero) | (v >= six) else g
+
+
+# --- hardsigmoid ----------------------------------------------------------------------------
+# The NumPy path's operations in its order: v = x·α + β (two roundings, no FMA), then clipped to
+# [0, 1] as np.clip does; f' = α where 0 < v < 1, else 0; backward (g or 0) · α.
+
+
+@kernel()
+def hardsigmoid(
+    lo: int, hi: int, x: Array, y: Array, zero: Any, one: Any, alpha: Any, beta: Any
+) -> None:  # pragma: no cover - compiled
+    """y = clip(α x + β, 0, 1)."""
+    xs, ys = x[lo:hi], y[lo:hi]
+    for i in range(hi - lo):
+        v = xs[i] * alpha + beta
+        v = zero if v < zero else v
+        ys[i] = one if v > one else v
+
+
+@kernel()
+def hardsigmoid_grad(
+    lo: int, hi: int, x: Array, y: Array, zero: Any, alpha: Any, beta: Any, one: Any
+) -> None:  # pragma: no cover - compiled
+    """y = α where 0 < α x + β < 1, else 0 (also at NaN)."""
+    xs, ys = x[lo:hi], y[lo:hi]
+    for i in range(hi - lo):
+        v = xs[i] * alpha + beta
+        ys[i] = alpha if (v > zero) & (v < one) else zero
+
+
+@kernel()
+def hardsigmoid_backward(
+    lo: int, hi: int, grad_y: Array, x: Array, grad_x: Array, zero: Any, alpha: Any, beta: Any,
+    one: Any,
+) -> None:  # pragma: no cover - compiled
+    """grad_x = (grad_y where 0 < α x + β < 1, else 0) · α."""
+    gs, xs, out = grad_y[lo:hi], x[lo:hi], grad_x[lo:hi]
+    for i in range(hi - lo):
+        g = gs[i]
+        v = xs[i] * alpha + beta
+        out[i] = (g if (v > zero) & (v < one) else zero) * alpha
+
+
+# --- softsign -------------------------------------------------------------------------------
+# The NumPy path's operations: x clipped to ±max (so ±inf give the limits ±1), divided by
+# 1 + |x|; f' = (1/(1 + |x|))², whose square cannot overflow.
+
+
+@kernel()
+def softsign(
+    lo: int, hi: int, x: Array, y: Array, one: Any, big: Any
+) -> None:  # pragma: no cover - compiled
+    """y = x / (1 + |x|) with ±inf giving ±1."""
+    xs, ys = x[lo:hi], y[lo:hi]
+    for i in range(hi - lo):
+        v = xs[i]
+        v = -big if v < -big else v
+        v = big if v > big else v
+        ys[i] = v / (abs(v) + one)
+
+
+@kernel()
+def softsign_grad(lo: int, hi: int, x: Array, y: Array, one: Any) -> None:  # pragma: no cover
+    """y = (1 / (1 + |x|))²."""
+    xs, ys = x[lo:hi], y[lo:hi]
+    for i in range(hi - lo):
+        r = one / (abs(xs[i]) + one)
+        ys[i] = r * r
+
+
+@kernel()
+def softsign_backward(
+    lo: int, hi: int, grad_y: Array, x: Array, grad_x: Array, one: Any
+) -> None:  # pragma: no cover - compiled
+    """grad_x = (1 / (1 + |x|))² · grad_y."""
+    gs, xs, out = grad_y[lo:hi], x[lo:hi], grad_x[lo:hi]
+    for i in range(hi - lo):
+        r = one / (abs(xs[i]) + one)
+        out[i] = (r * r) * gs[i]
+
+
+# --- prelu ----------------------------------------------------------------------------------
+# x (C-contiguous, flat) is (outer, C, inner): element i belongs to channel (i // inner) % C.
+# The loops walk runs of elements that share one weight (inner > 1: a run is one plane of a
+# channel) or, with the channel axis last (inner == 1), runs of one row whose weights are the
+# contiguous vector w itself; either way the inner loop is a plain vectorisable loop with no
+# division per element. A shared weight is C = 1, inner = size: one run.
+
+
+@kernel()
+def prelu(
+    lo: int, hi: int, x: Array, y: Array, w: Array, inner: int, zero: Any
+) -> None:  # pragma: no cover - compiled
+    """y = x where x > 0, else w_c · x (NaN stays NaN), as ``x · w`` then ``x`` where x > 0."""
+    channels = w.size
+    i = lo
+    if inner == 1:  # channel axis last: weights w[c], w[c + 1], ... along each row
+        c = lo % channels
+        while i < hi:
+            end = min(i + channels - c, hi)
+            xs, ys, ws = x[i:end], y[i:end], w[c:c + end - i]
+            for j in range(end - i):
+                v = xs[j]
+                scaled = v * ws[j]
+                ys[j] = v if v > zero else scaled
+            i, c = end, 0
+        return
+    row = lo // inner
+    c = row % channels  # divisions once per call; counters after that
+    while i < hi:
+        end = min((row + 1) * inner, hi)
+        a = w[c]
+        xs, ys = x[i:end], y[i:end]
+        for j in range(end - i):
+            v = xs[j]
+            scaled = v * a
+            ys[j] = v if v > zero else scaled
+        i, row, c = end, row + 1, c + 1
+        c = 0 if c == channels else c
+
+
+@kernel()
+def prelu_grad(
+    lo: int, hi: int, x: Array, y: Array, w: Array, inner: int, zero: Any, one: Any
+) -> None:  # pragma: no cover - compiled
+    """y = ∂f/∂x = 1 where x > 0, else w_c (so w_c at 0 and at NaN)."""
+    channels = w.size
+    i = lo
+    if inner == 1:
+        c = lo % channels
+        while i < hi:
+            end = min(i + channels - c, hi)
+            xs, ys, ws = x[i:end], y[i:end], w[c:c + end - i]
+            for j in range(end - i):
+                a = ws[j]
+                ys[j] = one if xs[j] > zero else a
+            i, c = end, 0
+        return
+    row = lo // inner
+    c = row % channels
+    while i < hi:
+        end = min((row + 1) * inner, hi)
+        a = w[c]
+        xs, ys = x[i:end], y[i:end]
+        for j in range(end - i):
+            ys[j] = one if xs[j] > zero else a
+        i, row, c = end, row + 1, c + 1
+        c = 0 if c == channels else c
+
+
+@kernel(fastmath={"reassoc"})
+def prelu_backward(
+    lo: int, hi: int, grad_y: Array, x: Array, grad_x: Array, w: Array, inner: int, block: int,
+    partial: Array, zero: Any, one: Any,
+) -> None:  # pragma: no cover - compiled
+    """grad_x = ∂f/∂x · grad_y, and the weight gradient's partial sums, in one pass.
+
+    The work units are blocks of ``block`` elements; ``partial[b, c]`` receives the float64 sum
+    of ``min(x, 0) · grad_y`` over the elements of block ``b`` in channel ``c`` (the products
+    rounded in x's dtype, as the NumPy path forms them). Blocks are fixed, so the result does not
+    depend on the thread count. ``reassoc`` lets the sums vectorise; the elementwise products
+    have a single rounding each, which it cannot change.
+    """
+    channels = w.size
+    size = x.size
+    for b in range(lo, hi):
+        i = b * block
+        stop = min(i + block, size)
+        if inner == 1:
+            c = i % channels
+            while i < stop:
+                end = min(i + channels - c, stop)
+                gs, xs, out = grad_y[i:end], x[i:end], grad_x[i:end]
+                ws, acc = w[c:c + end - i], partial[b, c:c + end - i]
+                for j in range(end - i):
+                    v = xs[j]
+                    g = gs[j]
+                    out[j] = (one if v > zero else ws[j]) * g
+                    acc[j] += np.minimum(v, zero) * g
+                i, c = end, 0
+            continue
+        row = i // inner
+        c = row % channels
+        while i < stop:
+            end = min((row + 1) * inner, stop)
+            a = w[c]
+            gs, xs, out = grad_y[i:end], x[i:end], grad_x[i:end]
+            total = 0.0
+            for j in range(end - i):
+                v = xs[j]
+                g = gs[j]
+                out[j] = (one if v > zero else a) * g
+                total += np.minimum(v, zero) * g
+            partial[b, c] += total
+            i, row, c = end, row + 1, c + 1
+            c = 0 if c == channels else c

@@ -14,6 +14,7 @@ import numpy as np
 
 from cnnblocks._checks import check_real
 from cnnblocks.autograd import Context
+from cnnblocks.engine import fast_activations
 from cnnblocks.functional._elementwise import (
     check_context,
     check_grad_output,
@@ -59,6 +60,9 @@ def _exp_unit(xw: np.ndarray, alpha: float, scale: float, divisor: float) -> np.
     ``max(x, 0) + α·expm1(min(x, 0)/divisor)`` equals it everywhere: each term vanishes on the
     other side.
     """
+    fast = fast_activations.exp_unit(xw, alpha, scale, divisor)  # compiled, float64 inside
+    if fast is not None:
+        return fast
     neg: np.ndarray = np.minimum(xw, 0)
     if divisor != 1.0:
         # x/α with a tiny α can exceed the float range; expm1 of the resulting −inf is the right −1.
@@ -74,6 +78,9 @@ def _exp_unit(xw: np.ndarray, alpha: float, scale: float, divisor: float) -> np.
 
 def _exp_unit_grad(xw: np.ndarray, alpha: float, scale: float, divisor: float) -> np.ndarray:
     """``scale`` for ``x > 0``, else ``scale · (α/divisor) · e^{x/divisor}`` (also at 0)."""
+    fast = fast_activations.exp_unit_grad(xw, alpha, scale, divisor)
+    if fast is not None:
+        return fast
     d: np.ndarray = np.minimum(xw, 0)
     if divisor != 1.0:
         with np.errstate(over="ignore"):
@@ -91,6 +98,9 @@ def _exp_unit_backward(grad_y: Any, ctx: Context, op: str) -> np.ndarray:
     x = ctx.saved["x"]
     g = check_grad_output(grad_y, x.shape, f"{op}_backward")
     s = ctx.saved
+    fast = fast_activations.exp_unit_backward(g, x, s["alpha"], s["scale"], s["divisor"])
+    if fast is not None:
+        return fast
     d = _exp_unit_grad(working(x), s["alpha"], s["scale"], s["divisor"])
     return times_grad(d, g)
 
@@ -274,6 +284,9 @@ def _beta_x(xw: np.ndarray, beta: float) -> np.ndarray:
 
 
 def _softplus(xw: np.ndarray, beta: float, threshold: float) -> np.ndarray:
+    fast = fast_activations.softplus(xw, beta, threshold)  # compiled, float64 inside
+    if fast is not None:
+        return fast
     z = _beta_x(xw, beta)
     y = log1p_exp(z)
     if beta != 1.0:
@@ -284,6 +297,9 @@ def _softplus(xw: np.ndarray, beta: float, threshold: float) -> np.ndarray:
 
 def _softplus_grad(xw: np.ndarray, beta: float, threshold: float) -> np.ndarray:
     # d/dx log(1 + e^{βx})/β = σ(βx), and 1 on the linear side βx > threshold (PyTorch).
+    fast = fast_activations.softplus_grad(xw, beta, threshold)
+    if fast is not None:
+        return fast
     z = _beta_x(xw, beta)
     d = logistic(z)
     np.copyto(d, 1, where=z > threshold)
@@ -344,5 +360,8 @@ def softplus_backward(grad_y: Any, ctx: Context) -> np.ndarray:
     check_context(ctx, "softplus", "softplus_backward")
     x = ctx.saved["x"]
     g = check_grad_output(grad_y, x.shape, "softplus_backward")
+    fast = fast_activations.softplus_backward(g, x, ctx.saved["beta"], ctx.saved["threshold"])
+    if fast is not None:
+        return fast
     d = _softplus_grad(working(x), ctx.saved["beta"], ctx.saved["threshold"])
     return times_grad(d, g)

@@ -149,6 +149,9 @@ def relu_backward(grad_y: Any, ctx: Context) -> np.ndarray:
 
 
 def _relu6(xw: np.ndarray) -> np.ndarray:
+    fast = fast_activations.relu6(xw)  # the same values (NaN, −0) in one compiled pass
+    if fast is not None:
+        return fast
     out: np.ndarray = np.clip(xw, 0, 6)
     return out
 
@@ -182,6 +185,9 @@ def relu6_grad(x: Any) -> np.ndarray:
     """
     x = real_input(x, "relu6_grad")
     xw = working(x, widen=False)
+    fast = fast_activations.relu6_grad(xw)
+    if fast is not None:
+        return finish(fast, x)
     return _mask_as(~((xw <= 0) | (xw >= 6)), x)
 
 
@@ -200,6 +206,9 @@ def relu6_backward(grad_y: Any, ctx: Context) -> np.ndarray:
     check_context(ctx, "relu6", "relu6_backward")
     y = ctx.saved["y"]
     g = check_grad_output(grad_y, y.shape, "relu6_backward")
+    fast = fast_activations.relu6_backward(g, y)
+    if fast is not None:
+        return fast
     yw = working(y, widen=False)
     return _select_grad(~((yw <= 0) | (yw >= 6)), g)
 
@@ -328,12 +337,18 @@ def _prelu_weight(
 
 
 def _prelu(xw: np.ndarray, wb: np.ndarray) -> np.ndarray:
+    fast = fast_activations.prelu(xw, wb)  # the same bits in one compiled pass
+    if fast is not None:
+        return fast
     y: np.ndarray = np.multiply(xw, wb.astype(xw.dtype, copy=False))
     np.copyto(y, xw, where=xw > 0)
     return y
 
 
 def _prelu_grad_x(xw: np.ndarray, wb: np.ndarray) -> np.ndarray:
+    fast = fast_activations.prelu_grad(xw, wb)
+    if fast is not None:
+        return fast
     d = np.empty_like(xw)
     d[...] = wb
     np.copyto(d, 1, where=xw > 0)
@@ -403,6 +418,10 @@ def prelu_backward(grad_y: Any, ctx: Context) -> tuple[np.ndarray, np.ndarray]:
     x, w, wb = ctx.saved["x"], ctx.saved["weight"], ctx.saved["weight_b"]
     g = check_grad_output(grad_y, x.shape, "prelu_backward")
     xw = working(x)
+    fast = fast_activations.prelu_backward(g.reshape(xw.shape), xw, wb)
+    if fast is not None:  # one pass; the weight gradient summed per block in float64
+        gx, gw = fast
+        return gx.reshape(g.shape), gw.astype(g.dtype).reshape(w.shape)
     grad_x = times_grad(_prelu_grad_x(xw, wb), g)
     contrib = np.multiply(np.minimum(xw, 0), g.reshape(xw.shape))
     if wb.ndim == 0:
@@ -503,7 +522,19 @@ def _hardsigmoid_linear(xw: np.ndarray, alpha: float, beta: float) -> np.ndarray
     return v
 
 
+def _hardsigmoid(xw: np.ndarray, alpha: float, beta: float) -> np.ndarray:
+    fast = fast_activations.hardsigmoid(xw, alpha, beta)  # the same bits in one compiled pass
+    if fast is not None:
+        return fast
+    v = _hardsigmoid_linear(xw, alpha, beta)
+    out: np.ndarray = np.clip(v, 0, 1, out=v)
+    return out
+
+
 def _hardsigmoid_grad(xw: np.ndarray, alpha: float, beta: float) -> np.ndarray:
+    fast = fast_activations.hardsigmoid_grad(xw, alpha, beta)
+    if fast is not None:
+        return fast
     v = _hardsigmoid_linear(xw, alpha, beta)
     inside = (v > 0) & (v < 1)
     return np.where(inside, alpha, 0).astype(xw.dtype, copy=False)
@@ -527,8 +558,7 @@ def hardsigmoid(x: Any, alpha: float = 1 / 6, beta: float = 0.5) -> np.ndarray:
     """
     x = float_input(x, "hardsigmoid")
     alpha, beta = _hardsigmoid_params(alpha, beta, "hardsigmoid")
-    v = _hardsigmoid_linear(working(x), alpha, beta)
-    return finish(np.clip(v, 0, 1, out=v), x)
+    return finish(_hardsigmoid(working(x), alpha, beta), x)
 
 
 def hardsigmoid_grad(x: Any, alpha: float = 1 / 6, beta: float = 0.5) -> np.ndarray:
@@ -550,8 +580,7 @@ def hardsigmoid_forward(
     """:func:`hardsigmoid` with the context for :func:`hardsigmoid_backward` (saves ``x``)."""
     x = float_input(x, "hardsigmoid_forward")
     alpha, beta = _hardsigmoid_params(alpha, beta, "hardsigmoid_forward")
-    v = _hardsigmoid_linear(working(x), alpha, beta)
-    y = finish(np.clip(v, 0, 1, out=v), x)
+    y = finish(_hardsigmoid(working(x), alpha, beta), x)
     saved = {"x": x, "alpha": alpha, "beta": beta}
     return y, Context("hardsigmoid", hardsigmoid_backward, saved)
 
@@ -561,6 +590,9 @@ def hardsigmoid_backward(grad_y: Any, ctx: Context) -> np.ndarray:
     check_context(ctx, "hardsigmoid", "hardsigmoid_backward")
     x, alpha, beta = ctx.saved["x"], ctx.saved["alpha"], ctx.saved["beta"]
     g = check_grad_output(grad_y, x.shape, "hardsigmoid_backward")
+    fast = fast_activations.hardsigmoid_backward(g, x, alpha, beta)
+    if fast is not None:
+        return fast
     v = _hardsigmoid_linear(working(x), alpha, beta)
     gx = _select_grad((v > 0) & (v < 1), g)
     gx *= alpha
