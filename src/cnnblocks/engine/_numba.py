@@ -17,11 +17,19 @@ writable one of ``$CNNBLOCKS_CACHE_DIR``, ``$XDG_CACHE_HOME/cnnblocks/numba`` an
 usable locator, the kernels compile without a disk cache (correct, only slower to start).
 numba's cache files are written to a temporary name and renamed into place, so two processes that
 compile the same kernel at once (``pytest -n 2``) each end with a complete file.
+
+Stale kernels. numba checks a cached kernel against the file that defines it (its time stamp and
+size), not against the helper modules whose ``@jit`` functions it inlines
+(:mod:`cnnblocks.engine.numba_vector_math`'s exp, for instance): after a change to a helper
+alone, numba would load the old machine code. So our cache lives in a subfolder named by a hash
+of the kernel sources (every ``numba_*.py`` here and this file): any change to any of them starts
+a fresh cache. (A ``NUMBA_CACHE_DIR`` set by the user is used as given.)
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import sys
 import threading
@@ -44,6 +52,7 @@ __all__ = [
     "kernel",
     "numba_module",
     "parallel_for",
+    "sources_fingerprint",
     "split",
 ]
 
@@ -85,6 +94,16 @@ def _candidate_cache_dirs() -> list[Path]:
     return found
 
 
+def sources_fingerprint() -> str:
+    """Short hash of the compiled kernels' sources: names the cache subfolder (see above)."""
+    here = Path(__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted([*here.glob("numba_*.py"), Path(__file__)]):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def numba_module() -> ModuleType:
     """Import numba (once), after choosing its cache directory."""
     global _numba, _cache_dir
@@ -95,7 +114,9 @@ def numba_module() -> ModuleType:
             if "NUMBA_CACHE_DIR" in os.environ:
                 _cache_dir = os.environ["NUMBA_CACHE_DIR"]
             elif "numba" not in sys.modules:
-                for candidate in _candidate_cache_dirs():
+                fingerprint = sources_fingerprint()
+                for base in _candidate_cache_dirs():
+                    candidate = base / fingerprint
                     if _writable_dir(candidate):
                         _cache_dir = str(candidate)
                         os.environ["NUMBA_CACHE_DIR"] = _cache_dir
