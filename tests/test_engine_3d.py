@@ -394,15 +394,18 @@ def test_public_3d_pooling_runs_on_the_compiled_engine(
         np.ones((2, 3, 2, 3, 3), np.float32), x.shape, 2), rtol=1e-6)
 
 
-def test_float16_and_integer_volumes_take_the_numpy_path(calls: dict[str, int]) -> None:
+def test_float16_volumes_run_through_float32_and_integers_take_the_numpy_path(
+    calls: dict[str, int],
+) -> None:
     from cnnblocks import functional as F
 
     x16 = np.arange(64, dtype=np.float16).reshape(1, 1, 4, 4, 4)
     y16 = F.max_pool(x16, 2)
     assert y16.dtype == np.float16
     assert y16.ravel().tolist() == [21, 23, 29, 31, 53, 55, 61, 63]  # the far corner of each block
+    assert calls == {"max_pool_forward": 1}  # widened to float32 for the compiled kernel
     assert F.max_pool(np.arange(64).reshape(1, 1, 4, 4, 4), 2).dtype.kind == "i"
-    assert calls == {}
+    assert calls == {"max_pool_forward": 1}  # integers: the NumPy taps
 
 
 # --- issue 3's memory rule: no full-size temporaries -------------------------------------------
