@@ -248,7 +248,9 @@ def binned_avg_bwd_nchw(
     out_d, out_h, out_w = grad_y.shape[1], grad_y.shape[2], grad_y.shape[3]
     for plane in range(lo, hi):
         gx = grad_x[plane]
-        gx[:, :, :] = 0
+        flat = gx.reshape(-1)
+        for i in range(flat.size):  # a flat loop: numba's 3-D slice fill is a slow nd-iterator
+            flat[i] = 0
         for od in range(out_d):
             ds, de = d_start[od], d_end[od]
             for oh in range(out_h):
@@ -294,20 +296,29 @@ def binned_avg_bwd_nhwc(
         n = task // blocks
         c0 = (task - n * blocks) * per_block
         c1 = min(c0 + per_block, channels)
+        width = c1 - c0
         gx = grad_x[n]
-        gx[:, :, :, c0:c1] = 0
+        # Channel runs are sliced once and indexed from 0: an index like c0 + j, which numba cannot
+        # prove non-negative, gets a wrap-around check that stops the loop from vectorising.
+        mine = share[:width]
+        for d in range(gx.shape[0]):
+            for h in range(gx.shape[1]):
+                for w in range(gx.shape[2]):
+                    cell = gx[d, h, w, c0:c1]
+                    for c in range(width):
+                        cell[c] = 0
         for od in range(out_d):
             ds, de, kd = d_start[od], d_end[od], d_size[od]
             for oh in range(out_h):
                 hs, he, kh = h_start[oh], h_end[oh], h_size[oh]
                 for ow in range(out_w):
                     ws, we, kw = w_start[ow], w_end[ow], w_size[ow]
-                    g = grad_y[n, od, oh, ow]
-                    for c in range(c0, c1):
-                        share[c] = g[c] / kd / kh / kw
+                    g = grad_y[n, od, oh, ow, c0:c1]
+                    for c in range(width):
+                        mine[c] = g[c] / kd / kh / kw
                     for d in range(ds, de):
                         for h in range(hs, he):
                             for w in range(ws, we):
-                                cell = gx[d, h, w]
-                                for c in range(c0, c1):
-                                    cell[c] += share[c]
+                                cell = gx[d, h, w, c0:c1]
+                                for c in range(width):
+                                    cell[c] += mine[c]
