@@ -205,8 +205,16 @@ class Row:
 
     @property
     def ratio(self) -> float | None:
+        """cnnblocks's default layout over PyTorch's faster layout."""
         theirs = [v for k, v in self.ms.items() if k.startswith("torch")]
         return self.ms["cnnblocks"] / min(theirs) if theirs else None
+
+    @property
+    def same_layout_ratio(self) -> float | None:
+        """cnnblocks NHWC over PyTorch channels_last: the two channels-last kernels."""
+        if "cnnblocks NHWC" not in self.ms or "torch channels_last" not in self.ms:
+            return None
+        return self.ms["cnnblocks NHWC"] / self.ms["torch channels_last"]
 
 
 def _calls(case: Case, training: bool, x: np.ndarray, x_last: np.ndarray | None,
@@ -245,20 +253,24 @@ COLUMNS = ("cnnblocks", "cnnblocks NHWC", "torch NCHW", "torch channels_last")
 
 def _line(row: Row) -> list[str]:
     cells = [f"{row.ms[c]:.2f}" if c in row.ms else "—" for c in COLUMNS]
-    ratio = "—" if row.ratio is None else f"{row.ratio:.2f}"
+    ratios = [
+        "—" if r is None else f"{r:.2f}" for r in (row.ratio, row.same_layout_ratio)
+    ]
     return [row.case.title, "fwd+bwd" if row.training else "fwd", str(row.threads), *cells,
-            ratio]
+            *ratios]
 
 
 def write_markdown(path: Path, rows: list[Row], command: str) -> None:
     head = ["operator", "pass", "thr", "cnnblocks ms", "cnnblocks NHWC ms", "torch NCHW ms",
-            "torch CL ms", "ratio"]
+            "torch CL ms", "ratio", "NHWC / CL"]
     lines = [
         "# Other operators: cnnblocks against PyTorch",
         "",
         f"Written by `{command}` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. float32; "
         "activations on 6.4 M values; median of blocks of back-to-back calls in rotating order "
-        "(as in RESULTS.md); ratio = cnnblocks's default layout over PyTorch's faster layout.",
+        "(as in RESULTS.md); ratio = cnnblocks's default layout (NCHW) over PyTorch's faster "
+        "layout; NHWC / CL = cnnblocks NHWC over PyTorch channels_last (the same layout). "
+        "Below 1: cnnblocks is faster.",
         "",
         "| " + " | ".join(head) + " |",
         "|" + "---|" * len(head),
