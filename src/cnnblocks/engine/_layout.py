@@ -86,10 +86,14 @@ def with_three_spatial(a: np.ndarray, channels_last: bool) -> np.ndarray:
     return a.reshape(*a.shape[:2], *(1,) * missing, *a.shape[2:])
 
 
-def from_three_spatial(a: np.ndarray, channels_last: bool, ndim: int) -> np.ndarray:
-    """Undo :func:`with_three_spatial` for an array of ``ndim`` dimensions (a view)."""
+def from_three_spatial(
+    a: np.ndarray, caller_last: bool, memory_last: bool, ndim: int
+) -> np.ndarray:
+    """A kernel's result ``a`` (memory layout, three spatial axes) as a view in the caller's
+    layout with ``ndim`` dimensions: :func:`to_caller`, then undo :func:`with_three_spatial`."""
+    a = to_caller(a, caller_last, memory_last)
     drop = 5 - ndim
-    if channels_last:
+    if caller_last:
         return a.reshape(a.shape[0], *a.shape[1 + drop:])
     return a.reshape(*a.shape[:2], *a.shape[2 + drop:])
 

@@ -25,7 +25,6 @@ from cnnblocks.engine._layout import (
     memory_layout,
     planes,
     shape_first,
-    to_caller,
     with_three_spatial,
 )
 from cnnblocks.engine._numba import parallel_for
@@ -112,8 +111,8 @@ def max_forward(
             k.binned_max_nchw, n * c, xm.size, planes(xm), planes(y), planes(idx), *tables
         )
     return (
-        from_three_spatial(to_caller(y, channels_last, last), channels_last, ndim),
-        from_three_spatial(to_caller(idx, channels_last, last), channels_last, ndim),
+        from_three_spatial(y, channels_last, last, ndim),
+        from_three_spatial(idx, channels_last, last, ndim),
     )
 
 
@@ -150,7 +149,7 @@ def max_backward(
             k.max_bwd_nchw, planes, gx.size, gx.reshape(planes, -1),
             gym.reshape(planes, -1), idx.reshape(planes, -1),
         )
-    return from_three_spatial(to_caller(gx, channels_last, last), channels_last, ndim)
+    return from_three_spatial(gx, channels_last, last, ndim)
 
 
 def avg_forward(x: np.ndarray, sizes: tuple[int, ...], channels_last: bool) -> np.ndarray:
@@ -167,7 +166,7 @@ def avg_forward(x: np.ndarray, sizes: tuple[int, ...], channels_last: bool) -> n
         parallel_for(k.binned_avg_nhwc, rows, xm.size, xm, y, *tables)
     else:
         parallel_for(k.binned_avg_nchw, n * c, xm.size, planes(xm), planes(y), *tables)
-    return from_three_spatial(to_caller(y, channels_last, last), channels_last, ndim)
+    return from_three_spatial(y, channels_last, last, ndim)
 
 
 def avg_backward(
@@ -187,4 +186,4 @@ def avg_backward(
         parallel_for(k.binned_avg_bwd_nhwc, n * blocks, gx.size, gx, gym, blocks, *tables)
     else:
         parallel_for(k.binned_avg_bwd_nchw, n * c, gx.size, planes(gx), planes(gym), *tables)
-    return from_three_spatial(to_caller(gx, channels_last, last), channels_last, ndim)
+    return from_three_spatial(gx, channels_last, last, ndim)

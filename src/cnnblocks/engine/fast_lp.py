@@ -22,7 +22,6 @@ from cnnblocks.engine._layout import (
     memory_layout,
     planes,
     shape_first,
-    to_caller,
     with_three_spatial,
 )
 from cnnblocks.engine._numba import parallel_for
@@ -98,8 +97,8 @@ def forward(
             k.lp_fwd_nchw, n * c, xm.size, planes(xm), planes(y), planes(y64), *args
         )
     return (
-        from_three_spatial(to_caller(y, channels_last, last), channels_last, ndim),
-        from_three_spatial(to_caller(y64, channels_last, last), channels_last, ndim),
+        from_three_spatial(y, channels_last, last, ndim),
+        from_three_spatial(y64, channels_last, last, ndim),
     )
 
 
@@ -130,4 +129,4 @@ def backward(
             k.lp_bwd_nchw, n * c, gx.size, planes(gx), planes(gym), planes(norms),
             planes(xm), *args,
         )
-    return from_three_spatial(to_caller(gx, channels_last, last), channels_last, ndim)
+    return from_three_spatial(gx, channels_last, last, ndim)
