@@ -36,10 +36,12 @@ def _peak_extra(call: Callable[[], Any]) -> tuple[int, int]:
         tracemalloc.stop()
     arrays = result if isinstance(result, tuple) else (result,)
     returned = sum(a.nbytes for a in arrays if isinstance(a, np.ndarray))
-    for a in arrays:  # a Context keeps the indices it saved
+    for a in arrays:  # a Context keeps the indices (Lp pooling: the float64 norms) it saved
         saved = getattr(a, "saved", None)
         if saved is not None and "indices" in saved:
             returned += saved["indices"].nbytes
+        if saved is not None and "y64" in saved:
+            returned += saved["y64"].nbytes
     return peak - start, returned
 
 
@@ -110,3 +112,39 @@ def test_prelu_allocates_only_its_outputs() -> None:
                  lambda: F.prelu_backward(g, ctx)):
         extra, returned = _peak_extra(call)
         assert extra <= returned + SLACK, ("prelu", extra, returned)
+
+
+@pytest.mark.parametrize("data_format", ["NCHW", "NHWC"])
+@pytest.mark.parametrize(
+    "op",
+    ["adaptive_max_forward", "adaptive_max_backward", "adaptive_avg", "adaptive_avg_backward",
+     "lp_forward", "lp_backward", "unpool", "unpool_backward"],
+)
+def test_other_pooling_allocates_no_full_size_temporary(op: str, data_format: str) -> None:
+    """Adaptive pooling with unequal bins (64 -> 10), Lp pooling (p = 2) and max unpooling."""
+    x = _inputs(data_format)
+    fmt = {"data_format": data_format}
+    pooled, idx = F.max_pool(x, 2, return_indices=True, **fmt)
+    calls: dict[str, Callable[[], Any]] = {
+        "adaptive_max_forward": lambda: F.adaptive_max_pool_forward(x, 10, **fmt),
+        "adaptive_avg": lambda: F.adaptive_avg_pool(x, 10, **fmt),
+        "lp_forward": lambda: F.lp_pool_forward(x, 2, 3, 2, **fmt),
+        "unpool": lambda: F.max_unpool(pooled, idx, 2, **fmt),
+    }
+    backward = {
+        "adaptive_max_backward": (lambda: F.adaptive_max_pool_forward(x, 10, **fmt),
+                                  F.adaptive_max_pool_backward),
+        "adaptive_avg_backward": (lambda: F.adaptive_avg_pool_forward(x, 10, **fmt),
+                                  F.adaptive_avg_pool_backward),
+        "lp_backward": (lambda: F.lp_pool_forward(x, 2, 3, 2, **fmt), F.lp_pool_backward),
+        "unpool_backward": (lambda: F.max_unpool_forward(pooled, idx, 2, **fmt),
+                            F.max_unpool_backward),
+    }
+    if op in backward:
+        forward, grad = backward[op]
+        y, ctx = forward()
+        g = np.ones_like(y)
+        calls[op] = lambda: grad(g, ctx)
+    extra, returned = _peak_extra(calls[op])
+    assert returned > 0
+    assert extra <= returned + SLACK, (op, data_format, extra, returned)
