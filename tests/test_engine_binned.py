@@ -165,3 +165,23 @@ def test_max_pool_stride_three_and_more_matches_reference(
     assert_array_equal(y, want_y)
     assert_array_equal(np.signbit(y), np.signbit(want_y))
     assert_array_equal(idx, want_idx)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_adaptive_float16_runs_through_float32(seed: int) -> None:
+    """Maxima and indices exact; means rounded once from float32 (one float16 rounding of the
+    reference's float64 mean, at most)."""
+    x, out = _unequal_case(seed)
+    x16 = np.nan_to_num(x, nan=0.5, neginf=-2.5).astype(np.float16)
+    assert fast_adaptive.supports(x16, x16.ndim - 2)
+    y, idx = F.adaptive_max_pool(x16, out, return_indices=True)
+    want_y, want_idx = reference.adaptive_max_pool(x16, out)
+    assert y.dtype == np.float16
+    assert_array_equal(y, want_y)
+    assert_array_equal(idx, want_idx)
+    a, ctx = F.adaptive_avg_pool_forward(x16, out)
+    assert a.dtype == np.float16
+    assert_allclose(a.astype(np.float64), reference.adaptive_avg_pool(x16.astype(np.float64), out),
+                    rtol=1e-3, atol=1e-3)
+    g = np.ones(a.shape, np.float16)
+    assert F.adaptive_avg_pool_backward(g, ctx).dtype == np.float16

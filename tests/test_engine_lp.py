@@ -107,3 +107,22 @@ def test_lp_edge_cases_by_hand(dtype: Any) -> None:
     assert_array_equal(y1, np.array([[[0.0, 7.0, np.nan, np.inf]]], dtype))
     gx1 = F.lp_pool_backward(np.ones_like(y1), ctx1)
     assert_array_equal(gx1, np.array([[[0.0, 0.0, 1.0, -1.0, np.nan, 0.0, 1.0, 1.0]]], dtype))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_lp_float16_runs_through_float32(seed: int) -> None:
+    """float16 data is exact in float32; the float64 norms are rounded once to float16."""
+    case = _case(seed)
+    x16 = case.pop("x").astype(np.float16)
+    geometry = pool_geometry(x16.shape[2:], case["kernel_size"], case["stride"], case["padding"],
+                             case["dilation"], case["ceil_mode"])
+    assert fast_lp.supports(x16, geometry, case["p"])
+    y, ctx = F.lp_pool_forward(x16, **case)
+    assert y.dtype == np.float16
+    assert_allclose(y.astype(np.float64), reference.lp_pool(x16.astype(np.float64), **case),
+                    rtol=1e-3)
+    gx = F.lp_pool_backward(np.ones(y.shape, np.float16), ctx)
+    assert gx.dtype == np.float16
+    y64, ctx64 = F.lp_pool_forward(x16.astype(np.float64), **case)
+    want = F.lp_pool_backward(np.ones(y64.shape), ctx64)  # float64: checked by the test above
+    assert_allclose(gx.astype(np.float64), want, rtol=1e-3, atol=1e-4)

@@ -1,7 +1,8 @@
 """Drive the compiled adaptive-pooling kernels (bins of any size) for 1-D to 3-D inputs.
 
 :mod:`cnnblocks.functional.pooling`'s adaptive pooling sends equal bins to the ordinary pooling
-kernels and asks :func:`supports` for the rest: float32 and float64, 1-D to 3-D, non-empty. Arrays
+kernels and asks :func:`supports` for the rest: float16, float32 and float64, 1-D to 3-D,
+non-empty. float16 runs on a float32 copy and is rounded once at the end (maxima are exact). Arrays
 arrive and leave in the caller's layout; an array stored in the other layout runs in its memory
 layout and comes back as a view (see :mod:`cnnblocks.engine._layout`). The kernels always see
 three spatial axes (a 2-D input has ``D = 1``, a 1-D input ``D = H = 1``). Indices are PyTorch's:
@@ -32,6 +33,7 @@ from cnnblocks.engine._numba import parallel_for
 __all__ = ["avg_backward", "avg_forward", "max_backward", "max_forward", "supports"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_HALF = np.dtype(np.float16)
 _Tables = tuple[NDArray[np.int64], NDArray[np.int64], np.ndarray]
 
 
@@ -53,7 +55,7 @@ def supports(x: np.ndarray, rank: int) -> bool:
     Planes of 2**31 cells or more (the NHWC maximum carries int32 indices) stay on NumPy.
     """
     return (
-        x.dtype in _FLOATS
+        (x.dtype in _FLOATS or x.dtype == _HALF)
         and rank in (1, 2, 3)
         and x.ndim == rank + 2
         and x.size > 0
@@ -94,6 +96,9 @@ def max_forward(
     x: np.ndarray, sizes: tuple[int, ...], channels_last: bool
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each bin's maximum and its int64 flat per-plane index, in the caller's layout."""
+    if x.dtype == _HALF:
+        y, idx = max_forward(x.astype(np.float32), sizes, channels_last)
+        return y.astype(_HALF), idx
     ndim = x.ndim
     xm, last = memory_layout(with_three_spatial(x, channels_last), channels_last)
     n, c, *in_dhw = shape_first(xm, last)
@@ -120,6 +125,9 @@ def max_backward(
     grad_y: np.ndarray, indices: np.ndarray, channels_last: bool, input_shape: tuple[int, ...]
 ) -> np.ndarray:
     """Scatter-add ``grad_y`` to the cells the forward's ``indices`` name."""
+    if grad_y.dtype == _HALF:
+        wide = max_backward(grad_y.astype(np.float32), indices, channels_last, input_shape)
+        return wide.astype(_HALF)
     ndim = grad_y.ndim
     gym, last = memory_layout(with_three_spatial(grad_y, channels_last), channels_last)
     idx = in_memory_layout(with_three_spatial(indices, channels_last), channels_last, last)
@@ -154,6 +162,8 @@ def max_backward(
 
 def avg_forward(x: np.ndarray, sizes: tuple[int, ...], channels_last: bool) -> np.ndarray:
     """Each bin's mean, ``sum / kd / kh / kw``, in the caller's layout."""
+    if x.dtype == _HALF:
+        return avg_forward(x.astype(np.float32), sizes, channels_last).astype(_HALF)
     ndim = x.ndim
     xm, last = memory_layout(with_three_spatial(x, channels_last), channels_last)
     n, c, *in_dhw = shape_first(xm, last)
@@ -173,6 +183,9 @@ def avg_backward(
     grad_y: np.ndarray, channels_last: bool, input_shape: tuple[int, ...]
 ) -> np.ndarray:
     """Each bin spreads ``grad_y / kd / kh / kw`` over its cells; grad_x in the caller's layout."""
+    if grad_y.dtype == _HALF:
+        wide = avg_backward(grad_y.astype(np.float32), channels_last, input_shape)
+        return wide.astype(_HALF)
     ndim = grad_y.ndim
     gym, last = memory_layout(with_three_spatial(grad_y, channels_last), channels_last)
     n, c, *out_dhw = shape_first(gym, last)
