@@ -37,6 +37,7 @@ __all__ = [
     "PADDING_STRINGS",
     "PaddingSpec",
     "PoolGeometry",
+    "adaptive_bins",
     "axis_names",
     "explain_output_shape",
     "normalize_padding",
@@ -52,6 +53,18 @@ PADDING_STRINGS = ("SAME", "SAME_UPPER", "SAME_LOWER", "VALID")
 
 _CHANNELS_FIRST = {1: "NCL", 2: "NCHW", 3: "NCDHW"}
 _CHANNELS_LAST = {1: "NLC", 2: "NHWC", 3: "NDHWC"}
+
+
+def adaptive_bins(length: int, out: int) -> tuple[np.ndarray, np.ndarray]:
+    """PyTorch's adaptive bins: bin ``i`` covers ``[floor(i L / O), ceil((i + 1) L / O))``.
+
+    Returns int64 starts and ends.
+
+    >>> adaptive_bins(10, 4)
+    (array([0, 2, 5, 7]), array([ 3,  5,  8, 10]))
+    """
+    i = np.arange(out, dtype=np.int64)
+    return (i * length) // out, -(-((i + 1) * length) // out)
 
 
 def axis_names(rank: int) -> tuple[str, ...]:

@@ -47,6 +47,7 @@ __all__ = [
     "SERIAL_BELOW",
     "LazyKernel",
     "cache_dir",
+    "channel_blocks",
     "compile_seconds",
     "jit",
     "kernel",
@@ -208,6 +209,19 @@ def split(units: int, cells: int) -> int:
     if cells < SERIAL_BELOW or units <= 1:
         return 1
     return max(1, min(units, get_num_threads()))
+
+
+def channel_blocks(images: int, channels: int) -> int:
+    """Channel blocks per image for NHWC kernels that accumulate over a whole image.
+
+    Units of (image, channel block) keep the accumulation race-free. With at least as many images
+    as threads, one block per image; with fewer, enough blocks (of at least 16 channels) for about
+    two units per thread.
+    """
+    threads = get_num_threads()
+    if images >= threads:
+        return 1
+    return max(1, min(max(channels // 16, 1), -(-2 * threads // images)))
 
 
 def parallel_for(func: Callable[..., Any], units: int, cells: int, *args: Any) -> None:

@@ -18,7 +18,6 @@ from types import ModuleType
 import numpy as np
 from numpy.typing import NDArray
 
-from cnnblocks._threads import get_num_threads
 from cnnblocks.engine._layout import (
     empty,
     from_three_spatial,
@@ -28,7 +27,8 @@ from cnnblocks.engine._layout import (
     shape_first,
     with_three_spatial,
 )
-from cnnblocks.engine._numba import parallel_for
+from cnnblocks.engine._numba import channel_blocks, parallel_for
+from cnnblocks.shapes import adaptive_bins
 
 __all__ = ["avg_backward", "avg_forward", "max_backward", "max_forward", "supports"]
 
@@ -65,10 +65,8 @@ def supports(x: np.ndarray, rank: int) -> bool:
 
 @functools.lru_cache(maxsize=256)
 def _bins(length: int, out: int, dtype: np.dtype[np.floating]) -> _Tables:
-    """PyTorch's bins ``[floor(i L / O), ceil((i + 1) L / O))`` and their sizes in ``dtype``."""
-    i = np.arange(out, dtype=np.int64)
-    start = (i * length) // out
-    end = -(-((i + 1) * length) // out)
+    """:func:`~cnnblocks.shapes.adaptive_bins` and the bins' sizes in ``dtype``; memoised."""
+    start, end = adaptive_bins(length, out)
     return start, end, (end - start).astype(dtype)
 
 
@@ -84,12 +82,6 @@ def _tables(
     return tuple(
         t for length, out in zip(in_dhw, out_dhw, strict=True) for t in _bins(length, out, dtype)
     )
-
-
-def _channel_blocks(n: int, c: int) -> int:
-    """Channel blocks per image for race-free NHWC accumulation: 1 unless images are too few."""
-    threads = get_num_threads()
-    return 1 if n >= threads else max(1, min(max(c // 16, 1), -(-2 * threads // n)))
 
 
 def max_forward(
@@ -146,7 +138,7 @@ def max_backward(
         _, h_end, _ = _bins(h, out_h, grad_y.dtype)
         row_end = ((d_end[:, None] - 1) * h + h_end[None, :]).reshape(-1)
         row_end = np.maximum.accumulate(row_end)
-        blocks = _channel_blocks(n, c)
+        blocks = channel_blocks(n, c)
         parallel_for(
             k.max_bwd_scatter_nhwc, n * blocks, gx.size, gx.reshape(n, -1), gym.reshape(n, -1),
             idx.reshape(n, -1), c, blocks, w, out_w, row_end,
@@ -195,7 +187,7 @@ def avg_backward(
     tables = _tables(in_dhw, tuple(out_dhw), grad_y.dtype)
     k = _kernels()
     if last:
-        blocks = _channel_blocks(n, c)
+        blocks = channel_blocks(n, c)
         parallel_for(k.binned_avg_bwd_nhwc, n * blocks, gx.size, gx, gym, blocks, *tables)
     else:
         parallel_for(k.binned_avg_bwd_nchw, n * c, gx.size, planes(gx), planes(gym), *tables)

@@ -28,7 +28,6 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from cnnblocks._threads import get_num_threads as cnnblocks_threads
 from cnnblocks.engine._layout import (
     empty,
     in_memory_layout,
@@ -36,7 +35,7 @@ from cnnblocks.engine._layout import (
     shape_first,
     to_caller,
 )
-from cnnblocks.engine._numba import parallel_for
+from cnnblocks.engine._numba import channel_blocks, parallel_for
 from cnnblocks.shapes import PoolGeometry
 
 __all__ = [
@@ -340,8 +339,7 @@ def max_pool_backward(
     elif last:
         # one image per unit (race-free); (image, channel block) units only when there are
         # fewer images than threads
-        threads = cnnblocks_threads()
-        blocks = 1 if n >= threads else max(1, min(max(c // 16, 1), -(-2 * threads // n)))
+        blocks = channel_blocks(n, c)
         rows = _axis(g, 0)
         row_end = np.maximum.accumulate(rows.start + (rows.count - 1) * g.dilation[0] + 1)
         parallel_for(

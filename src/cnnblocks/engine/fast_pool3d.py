@@ -45,7 +45,6 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from cnnblocks._threads import get_num_threads as cnnblocks_threads
 from cnnblocks.engine._layout import (
     empty,
     in_memory_layout,
@@ -53,7 +52,7 @@ from cnnblocks.engine._layout import (
     shape_first,
     to_caller,
 )
-from cnnblocks.engine._numba import parallel_for
+from cnnblocks.engine._numba import channel_blocks, parallel_for
 from cnnblocks.engine.fast_pool import _axis, _divisor
 from cnnblocks.shapes import PoolGeometry
 
@@ -254,8 +253,7 @@ def max_pool_backward(
     elif last:
         # one image per unit, race-free; (image, channel block) units of the 2-D kernel (half
         # as fast) only when there are fewer images than threads
-        threads = cnnblocks_threads()
-        blocks = 1 if n >= threads else max(1, min(max(c // 16, 1), -(-2 * threads // n)))
+        blocks = channel_blocks(n, c)
         if blocks == 1:
             parallel_for(
                 k3.max_bwd_ndhwc, n, gx.size, gx.reshape(n, -1), gym.reshape(n, -1),

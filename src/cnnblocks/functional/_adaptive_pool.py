@@ -31,7 +31,7 @@ from cnnblocks.functional._pool_args import (
     _spatial_rank,
     _split,
 )
-from cnnblocks.shapes import PoolGeometry, parse_data_format, pool_geometry
+from cnnblocks.shapes import PoolGeometry, adaptive_bins, parse_data_format, pool_geometry
 
 __all__ = [
     "adaptive_avg_pool",
@@ -42,16 +42,6 @@ __all__ = [
     "adaptive_max_pool_backward",
     "adaptive_max_pool_forward",
 ]
-
-
-def adaptive_bins(length: int, out: int) -> tuple[np.ndarray, np.ndarray]:
-    """PyTorch's adaptive bins: bin ``i`` covers ``[floor(i L / O), ceil((i + 1) L / O))``.
-
-    >>> adaptive_bins(10, 4)
-    (array([0, 2, 5, 7]), array([ 3,  5,  8, 10]))
-    """
-    i = np.arange(out)
-    return (i * length) // out, -(-((i + 1) * length) // out)
 
 
 def _on_axis(values: np.ndarray, axis: int, ndim: int) -> np.ndarray:
